@@ -1,0 +1,385 @@
+"""ALBERT building blocks, in data-flow order.
+
+embeddings (V×E word + position + token type → LayerNorm → dropout → E→H projection)
+→ one TransformerBlock per (group, inner group), called `num_hidden_layers` times by AlbertEncoder
+→ pooler (tanh on [CLS]) / MLM head (tied decoder) / SOP head.
+
+Everything here uses `keras.ops`, so it runs on any Keras backend. Weights are created in `build()` from
+the config alone, so a model can be built (and its weights loaded) without running a forward pass.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from tf_albert.config import AlbertConfig
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_FLOAT32_MIN = -3.4028234663852886e38
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1.0 + ops.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * ops.power(x, 3))))
+
+
+def _gelu_fast(x):
+    return 0.5 * x * (1.0 + ops.tanh(x * 0.7978845608 * (1.0 + 0.044715 * x * x)))
+
+
+_ACTIVATIONS = {
+    "gelu": lambda x: ops.gelu(x, approximate=False),
+    "gelu_python": lambda x: ops.gelu(x, approximate=False),
+    "gelu_new": _gelu_tanh,
+    "gelu_pytorch_tanh": _gelu_tanh,
+    "gelu_fast": _gelu_fast,
+    "quick_gelu": lambda x: x * ops.sigmoid(1.702 * x),
+    "relu": ops.relu,
+    "relu6": ops.relu6,
+    "silu": ops.silu,
+    "swish": ops.silu,
+    "tanh": ops.tanh,
+    "sigmoid": ops.sigmoid,
+    "mish": lambda x: x * ops.tanh(ops.softplus(x)),
+    "linear": lambda x: x,
+}
+
+
+def get_activation(name: str):
+    """The activation function for an HF `hidden_act` name (`gelu_new` = tanh approximation)."""
+    try:
+        return _ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(_ACTIVATIONS)}") from None
+
+
+def as_config(config) -> AlbertConfig:
+    if isinstance(config, AlbertConfig):
+        return config
+    if isinstance(config, dict):
+        return AlbertConfig.from_dict(config)
+    raise TypeError(f"config must be an AlbertConfig or a dict, got {type(config).__name__}")
+
+
+class _ConfigLayer(keras.layers.Layer):
+    """A layer whose whole structure follows from an AlbertConfig (serialised as its dict)."""
+
+    def __init__(self, config, **kwargs):
+        super().__init__(**kwargs)
+        self.config = as_config(config)
+
+    def _init(self):
+        return keras.initializers.TruncatedNormal(stddev=self.config.initializer_range)
+
+    def _dense(self, units, name, activation=None):
+        return keras.layers.Dense(
+            units, activation=activation, kernel_initializer=self._init(), name=name, dtype=self.dtype_policy
+        )
+
+    def _layer_norm(self, name="LayerNorm"):
+        return keras.layers.LayerNormalization(
+            epsilon=self.config.layer_norm_eps, name=name, dtype=self.dtype_policy
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "config": self.config.to_dict()}
+
+
+class AlbertEmbeddings(_ConfigLayer):
+    """Word (V×E), position and token-type embeddings → LayerNorm → dropout → projection E→H.
+
+    The projection is the factorization that gives ALBERT its small embedding: HF keeps it in the encoder
+    as `embedding_hidden_mapping_in`; it lives here because it belongs to the embedding, and keeps that name.
+    """
+
+    def __init__(self, config, **kwargs):
+        super().__init__(config, **kwargs)
+        c = self.config
+        self.word_embeddings = keras.layers.Embedding(
+            c.vocab_size, c.embedding_size, embeddings_initializer=self._init(), name="word_embeddings",
+            dtype=self.dtype_policy,
+        )
+        self.position_embeddings = keras.layers.Embedding(
+            c.max_position_embeddings, c.embedding_size, embeddings_initializer=self._init(),
+            name="position_embeddings", dtype=self.dtype_policy,
+        )
+        self.token_type_embeddings = keras.layers.Embedding(
+            c.type_vocab_size, c.embedding_size, embeddings_initializer=self._init(),
+            name="token_type_embeddings", dtype=self.dtype_policy,
+        )
+        self.LayerNorm = self._layer_norm()
+        self.dropout = keras.layers.Dropout(c.hidden_dropout_prob, dtype=self.dtype_policy)
+        self.embedding_hidden_mapping_in = self._dense(c.hidden_size, "embedding_hidden_mapping_in")
+
+    def build(self, input_shape=None):
+        e = self.config.embedding_size
+        for layer in (self.word_embeddings, self.position_embeddings, self.token_type_embeddings):
+            layer.build()
+        self.LayerNorm.build((None, None, e))
+        self.embedding_hidden_mapping_in.build((None, None, e))
+        self.built = True
+
+    def call(self, input_ids=None, token_type_ids=None, position_ids=None, inputs_embeds=None, training=False):
+        if inputs_embeds is None:
+            inputs_embeds = self.word_embeddings(input_ids)
+        else:
+            inputs_embeds = ops.cast(inputs_embeds, self.compute_dtype)
+        seq_len = ops.shape(inputs_embeds)[1]
+        if position_ids is None:
+            position_ids = ops.expand_dims(ops.arange(seq_len, dtype="int32"), 0)
+        if token_type_ids is None:
+            token_type_ids = ops.zeros(ops.shape(inputs_embeds)[:2], dtype="int32")
+        embeddings = inputs_embeds + self.token_type_embeddings(token_type_ids)
+        embeddings = embeddings + self.position_embeddings(position_ids)
+        embeddings = self.LayerNorm(embeddings)
+        embeddings = self.dropout(embeddings, training=training)
+        return self.embedding_hidden_mapping_in(embeddings)
+
+
+class AlbertAttention(_ConfigLayer):
+    """Multi-head self-attention with its output projection, dropout, residual and LayerNorm.
+
+    Scores, mask and softmax are computed in float32 whatever the compute dtype.
+    """
+
+    def __init__(self, config, **kwargs):
+        super().__init__(config, **kwargs)
+        c = self.config
+        self.num_heads = c.num_attention_heads
+        self.head_size = c.head_size
+        self.query = self._dense(c.hidden_size, "query")
+        self.key = self._dense(c.hidden_size, "key")
+        self.value = self._dense(c.hidden_size, "value")
+        self.dense = self._dense(c.hidden_size, "dense")
+        self.LayerNorm = self._layer_norm()
+        self.attention_dropout = keras.layers.Dropout(c.attention_probs_dropout_prob, dtype=self.dtype_policy)
+        self.output_dropout = keras.layers.Dropout(c.hidden_dropout_prob, dtype=self.dtype_policy)
+
+    def build(self, input_shape=None):
+        h = self.config.hidden_size
+        for layer in (self.query, self.key, self.value, self.dense, self.LayerNorm):
+            layer.build((None, None, h))
+        self.built = True
+
+    def _split_heads(self, x, batch, seq_len):
+        x = ops.reshape(x, (batch, seq_len, self.num_heads, self.head_size))
+        return ops.transpose(x, (0, 2, 1, 3))  # [batch, heads, seq, head_size]
+
+    def call(self, hidden_states, attention_bias=None, training=False):
+        """Returns (output [B, L, H], attention probabilities [B, heads, L, L] in float32)."""
+        batch, seq_len = ops.shape(hidden_states)[0], ops.shape(hidden_states)[1]
+        query = self._split_heads(self.query(hidden_states), batch, seq_len)
+        key = self._split_heads(self.key(hidden_states), batch, seq_len)
+        value = self._split_heads(self.value(hidden_states), batch, seq_len)
+
+        scores = ops.matmul(query, ops.transpose(key, (0, 1, 3, 2)))
+        scores = ops.cast(scores, "float32") * self.head_size**-0.5
+        if attention_bias is not None:
+            scores = scores + attention_bias
+        probs = ops.softmax(scores, axis=-1)
+        dropped = self.attention_dropout(ops.cast(probs, self.compute_dtype), training=training)
+
+        context = ops.matmul(dropped, value)
+        context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (batch, seq_len, self.config.hidden_size))
+        projected = self.output_dropout(self.dense(context), training=training)
+        return self.LayerNorm(hidden_states + projected), probs
+
+
+class TransformerBlock(_ConfigLayer):
+    """One post-LayerNorm ALBERT layer: attention block, then FFN → act → dense → dropout → add → LN.
+
+    ALBERT's parameter sharing means one instance of this block is called at many depths.
+    (HF's PyTorch AlbertLayer defines but never applies the FFN-output dropout; Google's original does.
+    We follow the original: it only matters in training.)
+    """
+
+    def __init__(self, config, **kwargs):
+        super().__init__(config, **kwargs)
+        c = self.config
+        self.attention = AlbertAttention(c, name="attention", dtype=self.dtype_policy)
+        self.ffn = self._dense(c.intermediate_size, "ffn")
+        self.ffn_output = self._dense(c.hidden_size, "ffn_output")
+        self.full_layer_layer_norm = self._layer_norm("full_layer_layer_norm")
+        self.dropout = keras.layers.Dropout(c.hidden_dropout_prob, dtype=self.dtype_policy)
+        self.activation = get_activation(c.hidden_act)
+
+    def build(self, input_shape=None):
+        c = self.config
+        self.attention.build()
+        self.ffn.build((None, None, c.hidden_size))
+        self.ffn_output.build((None, None, c.intermediate_size))
+        self.full_layer_layer_norm.build((None, None, c.hidden_size))
+        self.built = True
+
+    def call(self, hidden_states, attention_bias=None, training=False):
+        attention_output, probs = self.attention(hidden_states, attention_bias, training=training)
+        ffn_output = self.ffn_output(self.activation(self.ffn(attention_output)))
+        ffn_output = self.dropout(ffn_output, training=training)
+        return self.full_layer_layer_norm(ffn_output + attention_output), probs
+
+
+class AlbertEncoder(_ConfigLayer):
+    """`num_hidden_groups` groups of `inner_group_num` shared TransformerBlocks, applied layer by layer.
+
+    Layer `i` runs every block of group `int(i / (num_hidden_layers / num_hidden_groups))` in order. With
+    the default config (one group, one inner block) there is exactly one TransformerBlock, called
+    `num_hidden_layers` times.
+    """
+
+    def __init__(self, config, **kwargs):
+        super().__init__(config, **kwargs)
+        c = self.config
+        self.albert_layer_groups = [
+            [
+                TransformerBlock(c, name=f"group_{g}_inner_{i}", dtype=self.dtype_policy)
+                for i in range(c.inner_group_num)
+            ]
+            for g in range(c.num_hidden_groups)
+        ]
+
+    @property
+    def blocks(self):
+        return [block for group in self.albert_layer_groups for block in group]
+
+    def build(self, input_shape=None):
+        for block in self.blocks:
+            block.build()
+        self.built = True
+
+    def call(self, hidden_states, attention_bias=None, output_hidden_states=False, output_attentions=False,
+             training=False):
+        """Returns (last hidden state, hidden states tuple or None, attentions tuple or None).
+
+        Hidden states are the input (the projected embeddings) and the output of every block call,
+        attentions come from every block call: `num_hidden_layers * inner_group_num (+ 1)` tensors, as in
+        HF transformers v5. (v4 kept only each layer's last inner output; with `inner_group_num == 1`, as
+        in every released ALBERT, the two agree.)
+        """
+        all_hidden = [hidden_states] if output_hidden_states else None
+        all_attentions = [] if output_attentions else None
+        for layer_index in range(self.config.num_hidden_layers):
+            for block in self.albert_layer_groups[self.config.group_of_layer(layer_index)]:
+                hidden_states, probs = block(hidden_states, attention_bias, training=training)
+                if output_attentions:
+                    all_attentions.append(probs)
+                if output_hidden_states:
+                    all_hidden.append(hidden_states)
+        return (
+            hidden_states,
+            tuple(all_hidden) if output_hidden_states else None,
+            tuple(all_attentions) if output_attentions else None,
+        )
+
+
+class AlbertPooler(_ConfigLayer):
+    """Dense + tanh on the first ([CLS]) token."""
+
+    def __init__(self, config, **kwargs):
+        super().__init__(config, **kwargs)
+        self.dense = self._dense(self.config.hidden_size, "dense", activation="tanh")
+
+    def build(self, input_shape=None):
+        self.dense.build((None, self.config.hidden_size))
+        self.built = True
+
+    def call(self, sequence_output):
+        return self.dense(sequence_output[:, 0])
+
+
+def attention_bias_from_mask(attention_mask, dtype="float32"):
+    """[B, L] mask of 1 (attend) / 0 (padding) → additive float32 bias [B, 1, 1, L] (0 or dtype min).
+
+    The large negative is float32's lowest value, as in the reference, so a padded key gets exactly zero
+    probability and a fully padded row stays finite.
+    """
+    mask = ops.cast(attention_mask, dtype)
+    return ops.expand_dims(ops.expand_dims((1.0 - mask) * _FLOAT32_MIN, 1), 1)
+
+
+class AlbertMainLayer(_ConfigLayer):
+    """The ALBERT backbone: embeddings → encoder → (optional) pooler. HF's `albert.*` weights."""
+
+    def __init__(self, config, add_pooling_layer=True, **kwargs):
+        super().__init__(config, **kwargs)
+        self.add_pooling_layer = add_pooling_layer
+        self.embeddings = AlbertEmbeddings(self.config, name="embeddings", dtype=self.dtype_policy)
+        self.encoder = AlbertEncoder(self.config, name="encoder", dtype=self.dtype_policy)
+        self.pooler = (
+            AlbertPooler(self.config, name="pooler", dtype=self.dtype_policy) if add_pooling_layer else None
+        )
+
+    def build(self, input_shape=None):
+        self.embeddings.build()
+        self.encoder.build()
+        if self.pooler is not None:
+            self.pooler.build()
+        self.built = True
+
+    def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
+             inputs_embeds=None, output_hidden_states=False, output_attentions=False, training=False):
+        hidden = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds, training=training)
+        if attention_mask is None:
+            attention_bias = None
+        else:
+            attention_bias = attention_bias_from_mask(attention_mask)
+        sequence_output, hidden_states, attentions = self.encoder(
+            hidden, attention_bias, output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions, training=training,
+        )
+        outputs = {"last_hidden_state": sequence_output}
+        if self.pooler is not None:
+            outputs["pooler_output"] = self.pooler(sequence_output)
+        if output_hidden_states:
+            outputs["hidden_states"] = hidden_states
+        if output_attentions:
+            outputs["attentions"] = attentions
+        return outputs
+
+    def get_config(self):
+        return {**super().get_config(), "add_pooling_layer": self.add_pooling_layer}
+
+
+class AlbertMLMHead(_ConfigLayer):
+    """dense H→E → activation → LayerNorm → decoder tied to the word embeddings (+ its own bias).
+
+    The decoder matrix is the word-embedding table, passed in at call time, so the tie cannot be broken
+    by saving, loading or cloning.
+    """
+
+    def __init__(self, config, **kwargs):
+        super().__init__(config, **kwargs)
+        c = self.config
+        self.dense = self._dense(c.embedding_size, "dense")
+        self.LayerNorm = self._layer_norm()
+        self.activation = get_activation(c.hidden_act)
+
+    def build(self, input_shape=None):
+        c = self.config
+        self.dense.build((None, None, c.hidden_size))
+        self.LayerNorm.build((None, None, c.embedding_size))
+        self.bias = self.add_weight(shape=(c.vocab_size,), initializer="zeros", name="bias")
+        self.built = True
+
+    def call(self, hidden_states, word_embeddings):
+        hidden = self.LayerNorm(self.activation(self.dense(hidden_states)))
+        table = ops.cast(word_embeddings, self.compute_dtype)
+        logits = ops.matmul(hidden, ops.transpose(table))
+        return ops.cast(logits, "float32") + ops.cast(self.bias, "float32")
+
+
+class AlbertSOPHead(_ConfigLayer):
+    """Sentence-order prediction: dropout → 2-way classifier on the pooled output."""
+
+    def __init__(self, config, **kwargs):
+        super().__init__(config, **kwargs)
+        self.dropout = keras.layers.Dropout(self.config.classifier_dropout_prob or 0.0, dtype=self.dtype_policy)
+        self.classifier = self._dense(2, "classifier")
+
+    def build(self, input_shape=None):
+        self.classifier.build((None, self.config.hidden_size))
+        self.built = True
+
+    def call(self, pooled_output, training=False):
+        return ops.cast(self.classifier(self.dropout(pooled_output, training=training)), "float32")
