@@ -35,6 +35,7 @@ class AlbertPreTrainedModel(keras.Model):
     """
 
     label_names: tuple = ()
+    extra_input_names: tuple = ()  # head-specific inputs beyond INPUT_NAMES
     main_output = "last_hidden_state"
     input_rank = 2  # [batch, seq]; multiple choice takes [batch, choices, seq]
     input_layout = "[batch, seq_len]"
@@ -75,30 +76,47 @@ class AlbertPreTrainedModel(keras.Model):
     def from_config(cls, config):
         return cls(**config)
 
+    # --- checkpoints and export (implemented in their own modules) -----------------------------------
+    @classmethod
+    def from_pretrained(cls, name_or_path, **kwargs):
+        """Loads an HF folder (safetensors / .bin / tf_model.h5), a Google TF1 checkpoint, one of our saved
+        folders, or a hub id when online. See `tf_albert.checkpoints.api.from_pretrained`."""
+        from tf_albert.checkpoints.api import from_pretrained
+
+        return from_pretrained(cls, name_or_path, **kwargs)
+
+    def save_pretrained(self, folder, **kwargs):
+        """Writes config.json, model.safetensors and tf_model.h5 (HF layouts). See `checkpoints.api`."""
+        from tf_albert.checkpoints.api import save_pretrained
+
+        return save_pretrained(self, folder, **kwargs)
+
+    def export_saved_model(self, path, **kwargs):
+        """Exports a TF Serving SavedModel. See `tf_albert.export.export_saved_model`."""
+        from tf_albert.export import export_saved_model
+
+        return export_saved_model(self, path, **kwargs)
+
     # --- input handling --------------------------------------------------------------------------------
     def _unpack(self, input_ids, named: dict, extra: dict):
         """Merges a dict given as the first argument with the keyword arguments; splits off the labels."""
-        unknown = [k for k in extra if k not in self.label_names]
+        input_names = INPUT_NAMES + self.extra_input_names
+        takes = list(input_names) + list(self.label_names)
+        unknown = [k for k in extra if k not in takes]
         if unknown:
-            raise TypeError(
-                f"{type(self).__name__} got unexpected argument(s) {unknown}; it takes "
-                f"{list(INPUT_NAMES) + list(self.label_names)}"
-            )
-        inputs = dict(named)
-        labels = dict(extra)
+            raise TypeError(f"{type(self).__name__} got unexpected argument(s) {unknown}; it takes {takes}")
+        inputs = {**named, **{k: v for k, v in extra.items() if k in self.extra_input_names}}
+        labels = {k: v for k, v in extra.items() if k in self.label_names}
         if isinstance(input_ids, Mapping):
             for key, value in input_ids.items():
-                if key in INPUT_NAMES:
+                if key in input_names:
                     if inputs.get(key) is not None:
                         raise ValueError(f"{key} was given both in the input dict and as an argument")
                     inputs[key] = value
                 elif key in self.label_names:
                     labels[key] = value
                 elif key not in _TOKENIZER_ONLY_KEYS:
-                    raise ValueError(
-                        f"input dict has unknown key {key!r}; {type(self).__name__} takes "
-                        f"{list(INPUT_NAMES) + list(self.label_names)}"
-                    )
+                    raise ValueError(f"input dict has unknown key {key!r}; {type(self).__name__} takes {takes}")
         elif isinstance(input_ids, (list, tuple)):
             raise TypeError(
                 "pass input_ids as one tensor or array (shape "
@@ -171,7 +189,10 @@ class AlbertPreTrainedModel(keras.Model):
                 checks += validation.check_same_shape("attention_mask", mask, ref_name, ref)
             if validation.dtype_name(mask) != "bool":
                 checks += validation.check_values_in("attention_mask", mask, (0, 1))
-        return inputs, checks
+        return inputs, checks + self._check_extra_inputs(inputs)
+
+    def _check_extra_inputs(self, inputs: dict) -> list:
+        return []
 
     def _check_labels(self, labels: dict, inputs: dict | None = None) -> list:
         """Checks of the labels' dtypes and values (see `_check_inputs`); `inputs` when known."""
@@ -185,7 +206,7 @@ class AlbertPreTrainedModel(keras.Model):
         inputs, labels = self._unpack(input_ids, named, labels)
         inputs, checks = self._check_inputs(inputs)
         checks += self._check_labels(labels, inputs)
-        inputs = validation.after(checks, {n: inputs.get(n) for n in INPUT_NAMES})
+        inputs = validation.after(checks, {n: inputs.get(n) for n in INPUT_NAMES + self.extra_input_names})
         if inputs["attention_mask"] is not None and validation.dtype_name(inputs["attention_mask"]) == "bool":
             inputs["attention_mask"] = ops.cast(inputs["attention_mask"], "int32")
         outputs = self._forward(inputs, bool(output_hidden_states), bool(output_attentions), training)
@@ -261,7 +282,7 @@ class AlbertPreTrainedModel(keras.Model):
     def _check_batch(self, x, y=None) -> list:
         """Checks one batch of features (and labels); concrete values raise now, graph values → asserts."""
         if isinstance(x, Mapping):
-            named = {k: v for k, v in x.items() if k in INPUT_NAMES}
+            named = {k: v for k, v in x.items() if k in INPUT_NAMES + self.extra_input_names}
             labels = {k: v for k, v in x.items() if k in self.label_names}
         else:
             named, labels = {"input_ids": x}, {}
@@ -344,11 +365,32 @@ class AlbertModel(AlbertPreTrainedModel):
 
 
 class _MLMMixin:
+    """The tied MLM head, optionally evaluated only at `masked_lm_positions` [B, P] (as in the original
+    pretraining, where it saves most of the V-wide output); then logits and labels are [B, P(, V)]."""
+
+    extra_input_names = ("masked_lm_positions",)
+
     def _build_mlm(self):
         self.predictions.build()
 
-    def _mlm_logits(self, sequence_output):
+    def _mlm_logits(self, sequence_output, positions=None):
+        if positions is not None:
+            index = ops.expand_dims(ops.cast(positions, "int32"), -1)
+            sequence_output = ops.take_along_axis(sequence_output, index, axis=1)
         return self.predictions(sequence_output, self.albert.embeddings.word_embeddings.embeddings)
+
+    def _check_extra_inputs(self, inputs):
+        positions = inputs.get("masked_lm_positions")
+        if positions is None:
+            return []
+        validation.check_integer("masked_lm_positions", positions)
+        validation.check_rank("masked_lm_positions", positions, 2, "[batch, num_predictions]")
+        ref = inputs["input_ids"] if inputs.get("input_ids") is not None else inputs["inputs_embeds"]
+        if positions.shape[0] is not None and ref.shape[0] is not None and positions.shape[0] != ref.shape[0]:
+            raise ValueError(f"masked_lm_positions has batch size {positions.shape[0]}; inputs have {ref.shape[0]}")
+        seq_len = ref.shape[1] if ref.shape[1] is not None else self.config.max_position_embeddings
+        return validation.check_range("masked_lm_positions", positions, 0, seq_len,
+                                      f"the sequence length is {seq_len}")
 
     def _mlm_label_checks(self, labels):
         if "labels" not in labels:
@@ -393,7 +435,7 @@ class AlbertForPreTraining(_MLMMixin, AlbertPreTrainedModel):
     def _forward(self, inputs, output_hidden_states, output_attentions, training):
         out = self._backbone(inputs, output_hidden_states, output_attentions, training)
         return {
-            "prediction_logits": self._mlm_logits(out["last_hidden_state"]),
+            "prediction_logits": self._mlm_logits(out["last_hidden_state"], inputs.get("masked_lm_positions")),
             "sop_logits": self.sop_classifier(out["pooler_output"], training=training),
             **self._extras(out),
         }
@@ -445,7 +487,8 @@ class AlbertForMaskedLM(_MLMMixin, AlbertPreTrainedModel):
 
     def _forward(self, inputs, output_hidden_states, output_attentions, training):
         out = self._backbone(inputs, output_hidden_states, output_attentions, training)
-        return {"logits": self._mlm_logits(out["last_hidden_state"]), **self._extras(out)}
+        logits = self._mlm_logits(out["last_hidden_state"], inputs.get("masked_lm_positions"))
+        return {"logits": logits, **self._extras(out)}
 
     def _check_labels(self, labels, inputs=None):
         return self._mlm_label_checks(labels)
