@@ -69,6 +69,9 @@ class _ConfigLayer(keras.layers.Layer):
     def __init__(self, config, **kwargs):
         super().__init__(**kwargs)
         self.config = as_config(config)
+        # No automatic casting of float inputs to the compute dtype: the attention bias must stay float32
+        # (float32's lowest value is -inf in float16); these layers cast what they compute on themselves.
+        self.autocast = False
 
     def _init(self):
         return keras.initializers.TruncatedNormal(stddev=self.config.initializer_range)
