@@ -45,6 +45,28 @@ def hf_name_of(path: str) -> tuple[str, bool]:
     return module.replace("/", ".") + "." + _LEAF[leaf], transpose
 
 
+# Tensors an HF checkpoint may hold that are not parameters: never loaded, never reported as unused.
+_BUFFERS = re.compile(r"(^|\.)position_ids$|(^|\.)token_type_ids$")
+_BACKBONE_PARTS = ("embeddings.", "encoder.", "pooler.")
+
+
+def canonical_hf_name(name: str) -> str | None:
+    """An HF PyTorch state-dict name in the form `hf_weight_map` uses, or None for a buffer.
+
+    `AlbertModel` checkpoints have no `albert.` prefix (HF's base model *is* the backbone), and old
+    checkpoints name LayerNorm parameters `gamma`/`beta`.
+    """
+    if _BUFFERS.search(name):
+        return None
+    if name.startswith(_BACKBONE_PARTS):
+        name = "albert." + name
+    if name.endswith(".gamma"):
+        name = name[: -len("gamma")] + "weight"
+    elif name.endswith(".beta"):
+        name = name[: -len("beta")] + "bias"
+    return name
+
+
 def hf_weight_map(model) -> dict:
     """{HF name: (keras variable, transpose)} for every weight of a built model."""
     if not model.built:

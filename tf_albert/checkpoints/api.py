@@ -1,0 +1,239 @@
+"""`from_pretrained` and `save_pretrained`: every ALBERT checkpoint in, an HF-compatible folder out.
+
+`Albert*.from_pretrained(name_or_path)` and `model.save_pretrained(folder)` call these.
+
+Example:
+>>> import os, tempfile
+>>> from tf_albert import AlbertConfig, AlbertForSequenceClassification, AlbertModel
+>>> config = AlbertConfig(vocab_size=50, embedding_size=8, hidden_size=16, num_attention_heads=2,
+...                       intermediate_size=32, num_hidden_layers=2)
+>>> folder = os.path.join(tempfile.mkdtemp(), "tiny")
+>>> _ = AlbertModel(config).save_pretrained(folder)
+>>> sorted(os.listdir(folder))
+['config.json', 'model.safetensors', 'tf_model.h5']
+>>> clf = AlbertForSequenceClassification.from_pretrained(folder, num_labels=3)
+>>> clf.loading_info.missing_keys  # the new head, trained from scratch
+['classifier.bias', 'classifier.weight']
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import uuid
+
+from tf_albert.checkpoints import formats, hf_pytorch, hf_tf, hub, loading
+from tf_albert.checkpoints.naming import hf_weight_map
+
+# Files of earlier saves that a new save replaces (also shards of any size): stale weights must not linger.
+_WEIGHT_FILES = re.compile(r"^(model|tf_model|pytorch_model)(-\d+-of-\d+)?\.(safetensors|h5|bin)(\.index\.json)?$")
+SAVE_FORMATS = ("safetensors", "h5")
+
+
+def _config_fields() -> set:
+    from tf_albert.config import AlbertConfig
+
+    return set(AlbertConfig().to_dict()) | {"num_labels"}
+
+
+def _resolve(name_or_path, hub_options: dict) -> str:
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise TypeError(f"name_or_path must be a folder, a file or a hub id (str), got "
+                        f"{type(name_or_path).__name__}: {name_or_path!r}")
+    path = os.fspath(name_or_path)
+    if os.path.exists(path) or os.path.exists(path + ".index"):
+        return path
+    if hub.is_hub_id(path):
+        return hub.download_model(path, **hub_options)
+    raise FileNotFoundError(f"checkpoint not found: {path!r} is not a local folder or file, nor a hub id")
+
+
+def _model_class(model_cls, config):
+    from tf_albert import modeling
+
+    if model_cls is not modeling.AlbertPreTrainedModel:
+        return model_cls
+    for arch in config.extra.get("architectures") or []:
+        arch = arch[2:] if arch.startswith("TF") else arch
+        for cls in modeling.MODEL_CLASSES.values():
+            if cls.__name__ == arch:
+                return cls
+    return modeling.AlbertModel
+
+
+def from_pretrained(model_cls, name_or_path, *, strict: bool = False, ignore_mismatched_sizes: bool = False,
+                    local_files_only: bool = False, revision: str | None = None, cache_dir=None, token=None,
+                    weights_format: str | None = None, dtype=None, **config_overrides):
+    """Builds `model_cls` from a checkpoint in any of the four shapes, or a hub id, and loads its weights.
+
+    Args:
+        model_cls: an `Albert*` model class (`AlbertPreTrainedModel` picks the class from the config's
+            `architectures`).
+        name_or_path: a local folder (HF safetensors / tf_model.h5 / pytorch_model.bin, Google TF1 checkpoint),
+            one weights file, a TF1 checkpoint prefix, or a Hugging Face Hub id such as `albert/albert-base-v2`.
+        strict: raise instead of warn when any weight is missing, unused or of another shape.
+        ignore_mismatched_sizes: initialise weights whose shape differs (e.g. a head with another num_labels)
+            anew instead of raising.
+        local_files_only, revision, cache_dir, token: hub options (`HF_HUB_OFFLINE=1` also means local only).
+        weights_format: "safetensors", "h5", "bin" or "tf1" to choose when a folder holds several.
+        dtype: the model's dtype policy, e.g. "mixed_float16" (variables stay float32).
+        **config_overrides: AlbertConfig fields, e.g. `num_labels=3`, `hidden_dropout_prob=0.1`.
+
+    Returns:
+        The model, built and loaded; `model.loading_info` tells what was loaded, newly initialised (e.g. a new
+        task head) and unused (e.g. pretraining heads); the same is logged as a warning when not one-to-one.
+    """
+    unknown = sorted(set(config_overrides) - _config_fields())
+    if unknown:
+        raise TypeError(f"from_pretrained got unknown argument(s) {unknown}: neither a loading option "
+                        "(strict, ignore_mismatched_sizes, local_files_only, revision, cache_dir, token, "
+                        "weights_format, dtype) nor an AlbertConfig field")
+    hub_options = dict(local_files_only=local_files_only, revision=revision, cache_dir=cache_dir, token=token)
+    path = _resolve(name_or_path, hub_options)
+    checkpoint = formats.find_checkpoint(path, weights_format)
+    config = formats.read_config(checkpoint, **config_overrides)
+    cls = _model_class(model_cls, config)
+    model = cls(config, dtype=dtype) if dtype is not None else cls(config)
+    model.build()
+    with formats.open_weights(checkpoint, config) as source:
+        info = loading.load_weights(model, source, strict=strict, ignore_mismatched_sizes=ignore_mismatched_sizes)
+    loading.report(info)
+    model.loading_info = info
+    return model
+
+
+# --- saving ---------------------------------------------------------------------------------------------
+def hf_state(model) -> dict:
+    """{HF PyTorch name: float32 array in PyTorch layout} of every weight (names as in an HF task model)."""
+    import numpy as np
+
+    state = {}
+    for name, (variable, transpose) in hf_weight_map(model).items():
+        value = np.asarray(variable.numpy(), dtype=np.float32)
+        state[name] = np.ascontiguousarray(value.T if transpose else value)
+    return state
+
+
+def _is_base_model(model) -> bool:
+    from tf_albert.modeling import AlbertModel
+
+    return isinstance(model, AlbertModel)
+
+
+def save_pretrained(model, folder, *, tokenizer=None, formats: tuple = SAVE_FORMATS) -> str:
+    """Writes `config.json`, `model.safetensors` (HF PyTorch names) and `tf_model.h5` (HF v4 TF layout), plus
+    the tokenizer files when `tokenizer` is given (an AlbertTokenizer or a path to a SentencePiece model).
+
+    The folder loads in transformers v5 `Albert*.from_pretrained`, v4 `TFAlbert*.from_pretrained` and ours.
+    Everything is written to a temporary folder beside `folder` first and then swapped in, so a crash leaves
+    the previous checkpoint intact. Files already in `folder` that this save does not write (a README, logs,
+    a tokenizer) are kept; weight files of earlier saves are replaced.
+
+    Returns:
+        The folder's path.
+    """
+    formats = tuple(formats)
+    bad = [f for f in formats if f not in SAVE_FORMATS]
+    if bad or not formats:
+        raise ValueError(f"formats must be a non-empty subset of {SAVE_FORMATS}, got {formats!r}")
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"folder must be a path, got {type(folder).__name__}: {folder!r}")
+    if not model.built:
+        model.build()
+    state = hf_state(model)
+    with _Staging(os.fspath(folder)) as tmp:
+        config = model.config.copy(architectures=[type(model).__name__])
+        config.save_pretrained(tmp)
+        if "safetensors" in formats:
+            names = state
+            if _is_base_model(model):  # HF's AlbertModel *is* the backbone: no `albert.` prefix
+                names = {k[len("albert."):] if k.startswith("albert.") else k: v for k, v in state.items()}
+            hf_pytorch.write_safetensors(os.path.join(tmp, hf_pytorch.SAFE_WEIGHTS_NAME), names)
+        if "h5" in formats:
+            hf_tf.write_tf_h5(os.path.join(tmp, hf_tf.TF_WEIGHTS_NAME), model, state)
+        if tokenizer is not None:
+            _save_tokenizer(tokenizer, tmp)
+    return os.fspath(folder)
+
+
+def _save_tokenizer(tokenizer, folder: str) -> None:
+    if hasattr(tokenizer, "save_pretrained"):
+        tokenizer.save_pretrained(folder)
+    elif isinstance(tokenizer, (str, os.PathLike)) and os.path.isfile(tokenizer):
+        from tf_albert.tokenization import AlbertTokenizer
+
+        AlbertTokenizer(vocab_file=os.fspath(tokenizer)).save_pretrained(folder)
+    else:
+        raise TypeError(f"tokenizer must be an AlbertTokenizer or the path of a SentencePiece model file, got "
+                        f"{type(tokenizer).__name__}: {tokenizer!r}")
+
+
+class _Staging:
+    """A temporary folder beside `target` that replaces it on success and disappears on failure."""
+
+    def __init__(self, target: str):
+        self.target = os.path.abspath(target)
+        if os.path.exists(self.target) and not os.path.isdir(self.target):
+            raise NotADirectoryError(f"cannot save into {target}: it exists and is not a folder")
+        self.parent, self.name = os.path.split(self.target)
+        os.makedirs(self.parent, exist_ok=True)
+
+    def __enter__(self) -> str:
+        self.tmp = tempfile.mkdtemp(prefix=f".{self.name}.saving-", dir=self.parent)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        try:
+            self._commit()
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+        return False
+
+    def _commit(self) -> None:
+        written = set(os.listdir(self.tmp))
+        for name in written:
+            _fsync(os.path.join(self.tmp, name))
+        if not os.path.exists(self.target):
+            os.rename(self.tmp, self.target)
+            return
+        for name in os.listdir(self.target):
+            if name in written or _WEIGHT_FILES.match(name):
+                continue
+            _link_or_copy(os.path.join(self.target, name), os.path.join(self.tmp, name))
+        old = os.path.join(self.parent, f".{self.name}.old-{uuid.uuid4().hex[:8]}")
+        os.rename(self.target, old)
+        try:
+            os.rename(self.tmp, self.target)
+        except BaseException:
+            os.rename(old, self.target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync(path: str) -> None:
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            os.fsync(f.fileno())
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    """Carries a file or folder of the old checkpoint into the new one (hard links where possible)."""
+
+    def copy(s, d):
+        try:
+            os.link(s, d)
+        except OSError:
+            shutil.copy2(s, d)
+
+    if os.path.islink(src):
+        os.symlink(os.readlink(src), dst)
+    elif os.path.isdir(src):
+        shutil.copytree(src, dst, symlinks=True, copy_function=copy)
+    else:
+        copy(src, dst)

@@ -1,0 +1,117 @@
+"""Which checkpoint a local path holds, and opening it: the four shapes ALBERT weights come in.
+
+| shape                  | weights                                                    | config                 |
+|------------------------|------------------------------------------------------------|------------------------|
+| HF safetensors         | `model.safetensors` or `model.safetensors.index.json`      | `config.json`          |
+| HF TensorFlow (v4)     | `tf_model.h5` or `tf_model.h5.index.json`                  | `config.json`          |
+| HF PyTorch pickle      | `pytorch_model.bin` or `pytorch_model.bin.index.json`      | `config.json`          |
+| Google TF1             | `model.ckpt-N.{index,data-*}` (+ `checkpoint`), TF-Hub `variables/` | `albert_config.json` |
+
+A folder holding several is read in that order of preference (safetensors first: lazy and pickle-free); pass
+`weights_format` to choose. A path to one weights file (or a TF1 prefix) is read as that file, with the config
+from its folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from tf_albert.checkpoints import google_tf1, hf_pytorch, hf_tf
+from tf_albert.checkpoints.tensors import TensorSource
+
+CONFIG_NAME = "config.json"
+WEIGHTS_FORMATS = ("safetensors", "h5", "bin", "tf1")
+_FILES = {
+    "safetensors": (hf_pytorch.SAFE_WEIGHTS_NAME, hf_pytorch.SAFE_WEIGHTS_INDEX_NAME),
+    "h5": (hf_tf.TF_WEIGHTS_NAME, hf_tf.TF_WEIGHTS_INDEX_NAME),
+    "bin": (hf_pytorch.WEIGHTS_NAME, hf_pytorch.WEIGHTS_INDEX_NAME),
+}
+
+
+@dataclass
+class Checkpoint:
+    """A located checkpoint: its format, weights path (file, index or TF1 prefix), folder and config file."""
+
+    format: str
+    weights: str
+    folder: str
+    config_file: str | None
+
+    @property
+    def is_google(self) -> bool:
+        return self.format == "tf1"
+
+
+def _format_of_file(path: str) -> str | None:
+    name = os.path.basename(path)
+    for fmt, ext in (("safetensors", ".safetensors"), ("h5", ".h5"), ("bin", ".bin")):
+        if name.endswith(ext) or name.endswith(ext + ".index.json"):
+            return fmt
+    return None
+
+
+def _config_file(folder: str, google: bool) -> str | None:
+    order = (google_tf1.GOOGLE_CONFIG_NAME, CONFIG_NAME) if google else (CONFIG_NAME, google_tf1.GOOGLE_CONFIG_NAME)
+    for name in order:
+        if os.path.isfile(os.path.join(folder, name)):
+            return os.path.join(folder, name)
+    return None
+
+
+def find_checkpoint(path: str, weights_format: str | None = None) -> Checkpoint:
+    """Locates the weights and config under a local folder or file path (see module docstring)."""
+    path = os.fspath(path)
+    if weights_format is not None and weights_format not in WEIGHTS_FORMATS:
+        raise ValueError(f"weights_format must be one of {WEIGHTS_FORMATS} or None, got {weights_format!r}")
+    formats = [weights_format] if weights_format else list(WEIGHTS_FORMATS)
+    if os.path.isfile(path) and not path.endswith(".index"):
+        fmt = _format_of_file(path)
+        if fmt is None:
+            raise ValueError(f"{path}: unknown weights file type; expected .safetensors, .h5, .bin, a *.index.json, "
+                             "a TF checkpoint prefix or a folder")
+        folder = os.path.dirname(os.path.abspath(path))
+        return Checkpoint(fmt, path, folder, _config_file(folder, False))
+    if os.path.isdir(path):
+        for fmt in formats:
+            if fmt == "tf1":
+                prefix = google_tf1.find_checkpoint(path)
+                if prefix is not None:
+                    return Checkpoint("tf1", prefix, path, _config_file(path, True))
+                continue
+            for name in _FILES[fmt]:
+                if os.path.isfile(os.path.join(path, name)):
+                    return Checkpoint(fmt, os.path.join(path, name), path, _config_file(path, False))
+        present = sorted(os.listdir(path))[:20]
+        wanted = ", ".join(n for f in formats if f != "tf1" for n in _FILES[f])
+        if "tf1" in formats:
+            wanted += ", a TF1 checkpoint (model.ckpt-*.index)"
+        raise FileNotFoundError(f"no ALBERT weights in folder {path}: expected {wanted}; it holds {present}")
+    prefix = google_tf1.find_checkpoint(path) if "tf1" in formats else None
+    if prefix is not None:
+        folder = os.path.dirname(os.path.abspath(prefix))
+        return Checkpoint("tf1", prefix, folder, _config_file(folder, True))
+    raise FileNotFoundError(f"checkpoint not found: {path} is neither a folder, a weights file nor a TF1 checkpoint")
+
+
+def read_config(checkpoint: Checkpoint, **overrides):
+    """The checkpoint's AlbertConfig (Google's `albert_config.json` translated), with overrides applied."""
+    from tf_albert.config import AlbertConfig
+
+    if checkpoint.config_file is None:
+        names = (google_tf1.GOOGLE_CONFIG_NAME + " or " + CONFIG_NAME) if checkpoint.is_google else CONFIG_NAME
+        raise FileNotFoundError(f"no {names} next to the weights in {checkpoint.folder}")
+    if os.path.basename(checkpoint.config_file) == google_tf1.GOOGLE_CONFIG_NAME:
+        return google_tf1.read_config(checkpoint.config_file, **overrides)
+    return AlbertConfig.from_json_file(checkpoint.config_file, **overrides)
+
+
+def open_weights(checkpoint: Checkpoint, config=None) -> TensorSource:
+    """The checkpoint's tensors under HF names (see `tensors.TensorSource`)."""
+    if checkpoint.format == "safetensors":
+        return hf_pytorch.open_safetensors(checkpoint.weights)
+    if checkpoint.format == "h5":
+        return hf_tf.open_tf_h5(checkpoint.weights)
+    if checkpoint.format == "bin":
+        return hf_pytorch.open_pytorch_bin(checkpoint.weights)
+    return google_tf1.open_tf1(checkpoint.weights, config)
