@@ -1,0 +1,137 @@
+"""`tf-albert export`: a model folder (or .keras file) → `<output-dir>/<name>/<version>/` SavedModel."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from tf_albert.export.saved_model import METADATA_FILE, export_saved_model
+
+
+def _load_model(source: str, head: str | None):
+    import keras
+
+    from tf_albert.modeling import MODEL_CLASSES
+
+    if source.endswith(".keras"):
+        if not os.path.isfile(source):
+            raise FileNotFoundError(f"no such .keras file: {source}")
+        import tf_albert.modeling  # noqa: F401  (registers the model classes for deserialisation)
+
+        return keras.saving.load_model(source)
+    if not os.path.isdir(source):
+        raise FileNotFoundError(f"{source} is neither a model folder nor a .keras file")
+    if head is None:
+        head = _head_from_config(source)
+    if head not in MODEL_CLASSES:
+        raise ValueError(f"unknown head {head!r}; choose one of {sorted(MODEL_CLASSES)}")
+    return MODEL_CLASSES[head].from_pretrained(source)
+
+
+_HF_ARCHITECTURES = {
+    "AlbertModel": "model",
+    "AlbertForPreTraining": "pretraining",
+    "AlbertForMaskedLM": "masked_lm",
+    "AlbertForSequenceClassification": "sequence_classification",
+    "AlbertForMultipleChoice": "multiple_choice",
+    "AlbertForTokenClassification": "token_classification",
+    "AlbertForQuestionAnswering": "question_answering",
+}
+
+
+def _head_from_config(folder: str) -> str:
+    config_path = os.path.join(folder, "config.json")
+    if not os.path.isfile(config_path):
+        raise FileNotFoundError(f"{folder} has no config.json; is it a model folder?")
+    with open(config_path, encoding="utf-8") as f:
+        architectures = json.load(f).get("architectures") or []
+    for arch in architectures:
+        name = arch[2:] if arch.startswith("TF") else arch
+        if name in _HF_ARCHITECTURES:
+            return _HF_ARCHITECTURES[name]
+    raise ValueError(f"{config_path} names no ALBERT architecture ({architectures}); pass --head "
+                     f"({', '.join(sorted(set(_HF_ARCHITECTURES.values())))})")
+
+
+def _find_tokenizer(source: str):
+    folder = source if os.path.isdir(source) else os.path.dirname(os.path.abspath(source))
+    return folder if os.path.isfile(os.path.join(folder, "spiece.model")) else None
+
+
+def _version_arg(value: str):
+    if value == "next":
+        return value
+    if value.isdigit():
+        return int(value)
+    raise argparse.ArgumentTypeError(f"version must be a non-negative integer or 'next', got {value!r}")
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The arguments of `tf-albert export` (on `parser` when the CLI passes its sub-parser)."""
+    parser = parser or argparse.ArgumentParser(
+        prog="tf-albert export",
+        description="Export a model as a TF Serving SavedModel: <output-dir>/<name>/<version>/",
+    )
+    parser.add_argument("model", help="a model folder (config.json + weights, e.g. from save_pretrained or HF) "
+                                      "or a .keras file")
+    parser.add_argument("--head", help="model class when config.json names none: one of model, pretraining, "
+                                       "masked_lm, sequence_classification, multiple_choice, "
+                                       "token_classification, question_answering")
+    parser.add_argument("--output-dir", default="saved_models", help="TF Serving model base folder (default: "
+                                                                      "saved_models)")
+    parser.add_argument("--name", help="model name on the server (default: the model folder's name)")
+    parser.add_argument("--version", type=_version_arg, default="next",
+                        help="version folder: an integer or 'next' (default)")
+    parser.add_argument("--signatures", default=None,
+                        help="comma-separated: ids,text (default: ids, plus text when a tokenizer is found)")
+    parser.add_argument("--tokenizer", help="folder or spiece.model for the text signature (default: the model "
+                                            "folder's spiece.model if present)")
+    parser.add_argument("--max-length", type=int, help="fix the sequence length (static shapes)")
+    parser.add_argument("--jit-compile", action="store_true", help="XLA-compile the serving functions")
+    parser.add_argument("--top-k", type=int, default=5, help="labels/tokens returned by the text signature")
+    parser.add_argument("--text-first", action="store_true", help="make the text signature serving_default")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing version folder")
+    return parser
+
+
+def main(argv=None) -> int:
+    """`tf-albert export MODEL [--name NAME] [--version N|next] ...`; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        model = _load_model(args.model, args.head)
+        tokenizer = args.tokenizer or _find_tokenizer(args.model)
+        signatures = None if args.signatures is None else tuple(s.strip() for s in args.signatures.split(","))
+        if signatures is None and tokenizer is not None and not _text_available():
+            print("note: tensorflow-text is not installed; exporting the ids signature only "
+                  "(pip install 'tf_albert[text]' for the text signature)", file=sys.stderr)
+            signatures = ("ids",)
+        name = args.name or os.path.basename(os.path.normpath(args.model)).removesuffix(".keras")
+        folder = export_saved_model(
+            model, os.path.join(args.output_dir, name), signatures=signatures, tokenizer=tokenizer,
+            max_length=args.max_length, jit_compile=args.jit_compile, version=args.version, top_k=args.top_k,
+            text_first=args.text_first, overwrite=args.overwrite,
+        )
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError, ImportError) as e:
+        print(f"tf-albert export: error: {e}", file=sys.stderr)
+        return 2
+    with open(os.path.join(folder, METADATA_FILE), encoding="utf-8") as f:
+        metadata = json.load(f)
+    print(f"exported {metadata['model_class']} to {folder}")
+    for key, sig in metadata["signatures"].items():
+        inputs = ", ".join(f"{k} {v['dtype']}{v['shape']}" for k, v in sig["inputs"].items())
+        print(f"  {key}: ({inputs}) -> {', '.join(sig['outputs'])}")
+    return 0
+
+
+def _text_available() -> bool:
+    try:
+        import tensorflow_text  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

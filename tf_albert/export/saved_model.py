@@ -1,0 +1,318 @@
+"""Writing the SavedModel: export options, the ids signature, TF Serving's folder layout, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+
+from tf_albert import validation
+
+IDS_SIGNATURE = "serving_default"
+TEXT_SIGNATURE = "serving_text"
+IDS_SIGNATURE_TEXT_FIRST = "serving_ids"  # the ids signature's key when the text one is the default
+ID_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+METADATA_FILE = os.path.join("assets.extra", "tf_albert.json")
+LABELS_FILE = "labels.txt"
+SIGNATURE_KINDS = ("ids", "text")
+
+
+# === Validation of the export options ===
+def _check_options(model, signatures, tokenizer, max_length, jit_compile, version, top_k, text_first):
+    from tf_albert.modeling import AlbertPreTrainedModel
+
+    if not isinstance(model, AlbertPreTrainedModel):
+        raise TypeError(f"model must be a tf_albert model (AlbertModel, AlbertFor...), got {type(model).__name__}")
+    if signatures is None:
+        signatures = ("ids", "text") if tokenizer is not None else ("ids",)
+    if isinstance(signatures, str):
+        signatures = (signatures,)
+    signatures = tuple(signatures)
+    unknown = [s for s in signatures if s not in SIGNATURE_KINDS]
+    if unknown or not signatures:
+        raise ValueError(f"signatures must be a non-empty subset of {SIGNATURE_KINDS}, got {signatures!r}")
+    if "text" in signatures and tokenizer is None:
+        raise ValueError(
+            "the 'text' signature needs a tokenizer: pass tokenizer=<AlbertTokenizer, AlbertTokenizerLayer or a "
+            "folder holding spiece.model>, or signatures=('ids',)"
+        )
+    if text_first and "text" not in signatures:
+        raise ValueError(f"text_first=True makes the text signature the default, but signatures is {signatures}")
+    limit = model.config.max_position_embeddings
+    if max_length is not None and (
+        isinstance(max_length, bool) or not isinstance(max_length, int) or not 1 <= max_length <= limit
+    ):
+        raise ValueError(f"max_length must be None or an int in [1, {limit}] (max_position_embeddings), "
+                         f"got {max_length!r}")
+    if not isinstance(jit_compile, bool):
+        raise TypeError(f"jit_compile must be True or False, got {jit_compile!r}")
+    if version is not None and version != "next" and (
+        isinstance(version, bool) or not isinstance(version, int) or version < 0
+    ):
+        raise ValueError(f"version must be None, 'next' or a non-negative int (TF Serving's version folders), "
+                         f"got {version!r}")
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ValueError(f"top_k must be a positive int, got {top_k!r}")
+    return signatures
+
+
+# === The ids signature ===
+def _float32_outputs(outputs: dict) -> dict:
+    """Serving outputs are float32 whatever the compute dtype (mixed-precision models return float16 states)."""
+    return {k: tf.cast(v, tf.float32) if v.dtype.is_floating else v for k, v in outputs.items()}
+
+
+def ids_input_specs(model, max_length=None, prefix="") -> dict:
+    """The TensorSpecs of the ids signature: int32, [batch, seq] or [batch, num_choices, seq]."""
+    shape = [None] * (model.input_rank - 1) + [max_length]
+    return {name: tf.TensorSpec(shape, tf.int32, name=prefix + name) for name in ID_INPUTS}
+
+
+def make_model_runner(model, jit_compile=False):
+    """`run(inputs) -> outputs` for use inside a serving `tf.function`: the model on int32 ids, float32 out.
+
+    With `jit_compile`, the model runs in an XLA-compiled inner function; the value checks (ids in range,
+    mask 0/1, equal shapes, length) run before it in the calling, uncompiled function, because XLA drops
+    Assert ops and would clamp an out-of-range id silently.
+    """
+
+    def forward(inputs):
+        outputs = model(inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                        token_type_ids=inputs["token_type_ids"], training=False)
+        return _float32_outputs(outputs)
+
+    if not jit_compile:
+        return forward  # the model adds its own graph asserts
+    compiled = tf.function(forward, jit_compile=True)
+
+    def run(inputs):
+        _, checks = model._check_inputs(dict(inputs))
+        return compiled(validation.after(checks, dict(inputs)))
+
+    return run
+
+
+def make_ids_function(model, max_length=None, jit_compile=False, run=None):
+    """The `tf.function` behind the ids signature: validated int32 ids → the head's outputs (float32)."""
+    run = run or make_model_runner(model, jit_compile)
+    specs = ids_input_specs(model, max_length)
+
+    @tf.function(input_signature=[specs[n] for n in ID_INPUTS])
+    def serve_ids(input_ids, attention_mask, token_type_ids):
+        return run({"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids})
+
+    return serve_ids
+
+
+# === Writing: TF Serving layout, atomically ===
+def _resolve_target(path, version) -> str:
+    path = os.path.abspath(os.fspath(path))
+    if version is None:
+        return path
+    if version == "next":
+        existing = [int(n) for n in os.listdir(path) if n.isdigit()] if os.path.isdir(path) else []
+        version = max(existing, default=0) + 1
+    return os.path.join(path, str(version))
+
+
+def _write_atomically(target: str, write, overwrite: bool) -> None:
+    """Runs `write(tmp_dir)` into a hidden sibling folder, then renames it to `target`.
+
+    TF Serving polls the model folder for numeric version folders, so it never sees a half-written export;
+    a failed export leaves whatever was at `target` untouched. With `overwrite`, the old export is renamed
+    aside first and deleted only once the new one is in place.
+    """
+    parent = os.path.dirname(target)
+    os.makedirs(parent, exist_ok=True)
+    if os.path.lexists(target) and not overwrite:
+        raise FileExistsError(f"{target} already exists; pass overwrite=True (CLI: --overwrite) or another version")
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{os.path.basename(target)}-", dir=parent)
+    old = None
+    try:
+        write(tmp)
+        if os.path.lexists(target):
+            old = tempfile.mkdtemp(prefix=f".old-{os.path.basename(target)}-", dir=parent)
+            os.rename(target, os.path.join(old, "export"))
+        os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not os.path.lexists(target):
+            os.rename(os.path.join(old, "export"), target)
+            shutil.rmtree(old, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _signature_summary(function) -> dict:
+    inputs = function.structured_input_signature[1]
+    return {
+        "inputs": {k: {"dtype": v.dtype.name, "shape": v.shape.as_list() if v.shape.rank is not None else None}
+                   for k, v in sorted(inputs.items())},
+        "outputs": {k: {"dtype": v.dtype.name, "shape": v.shape.as_list() if v.shape.rank is not None else None}
+                    for k, v in sorted(function.structured_outputs.items())},
+    }
+
+
+# === The public function ===
+def export_saved_model(model, path, *, signatures=None, tokenizer=None, max_length=None, jit_compile=False,
+                       version=None, top_k=5, text_first=False, max_answer_length=30, overwrite=False) -> str:
+    """Exports `model` as a TF Serving SavedModel and returns the folder written.
+
+    Args:
+        model: a tf_albert model (any head); built from its config if it is not built yet.
+        path: the folder to write. With `version`, the model's base folder in TF Serving's layout
+            (`saved_models/<name>`), and the export goes to `<path>/<version>/`.
+        signatures: which signatures to write: `"ids"` (`serving_default`) and/or `"text"`
+            (`serving_text`). Default: both when a `tokenizer` is given, else `("ids",)`.
+        tokenizer: for the text signature: an `AlbertTokenizer`, an `AlbertTokenizerLayer`, or a folder (or
+            file) holding `spiece.model`.
+        max_length: None for a dynamic sequence length; an int fixes it (static shapes for servers and XLA).
+            The text signature pads/truncates to it (default 512 = max_position_embeddings otherwise).
+        jit_compile: compile the model part of every signature with XLA. Id checks stay outside XLA.
+        version: None (write `path` itself), an int (`<path>/<int>/`) or `"next"` (one above the highest
+            numeric folder in `path`, 1 for the first).
+        top_k: how many labels/choices/tokens the text signature returns per prediction.
+        text_first: make the text signature `serving_default` (and the ids one `serving_ids`), for clients
+            that only call the default.
+        max_answer_length: longest span (in tokens) the QA text signature picks.
+        overwrite: replace an existing export at the target folder (atomically) instead of raising.
+
+    Returns:
+        The absolute path of the SavedModel folder.
+
+    Example:
+    >>> import os, tempfile
+    >>> import numpy as np, tensorflow as tf
+    >>> from tf_albert import AlbertConfig, AlbertForSequenceClassification
+    >>> from tf_albert.export import export_saved_model
+    >>> config = AlbertConfig(vocab_size=100, embedding_size=8, hidden_size=16, num_attention_heads=2,
+    ...                       intermediate_size=32, num_hidden_layers=2, num_labels=3)
+    >>> base = os.path.join(tempfile.mkdtemp(), "classifier")
+    >>> folder = export_saved_model(AlbertForSequenceClassification(config), base, version=1)
+    >>> os.path.relpath(folder, base)
+    '1'
+    >>> serve = tf.saved_model.load(folder).signatures["serving_default"]
+    >>> ids = tf.constant([[2, 10, 11, 3]])
+    >>> serve(input_ids=ids, attention_mask=tf.ones_like(ids), token_type_ids=tf.zeros_like(ids))["logits"].shape
+    TensorShape([1, 3])
+    """
+    signatures = _check_options(model, signatures, tokenizer, max_length, jit_compile, version, top_k, text_first)
+    if not model.built:
+        model.build()
+    target = _resolve_target(path, version)
+    root = tf.Module()
+    # Track the variables themselves (not the Keras objects) so the SavedModel holds exactly the weights.
+    root.model_variables = [v.value if hasattr(v, "value") else v for v in model.variables]
+    run = make_model_runner(model, jit_compile)
+    functions = {}
+    # The functions go to the SavedModel as signatures only: attached to `root` too, `tf.saved_model.save`
+    # would trace each of them a second time.
+    if "ids" in signatures:
+        functions[IDS_SIGNATURE_TEXT_FIRST if text_first else IDS_SIGNATURE] = make_ids_function(
+            model, max_length, run=run)
+    asset_dir = tempfile.mkdtemp(prefix="tf-albert-export-")
+    try:
+        if "text" in signatures:
+            from tf_albert.export.text import TextServing
+
+            text = TextServing(model, tokenizer, run, max_length=max_length, top_k=top_k,
+                               max_answer_length=max_answer_length, asset_dir=asset_dir)
+            for name, resource in text.resources().items():
+                setattr(root, name, resource)
+            for key, fn in text.functions().items():
+                functions[IDS_SIGNATURE if text_first and key == TEXT_SIGNATURE else key] = fn
+        _export(root, functions, target, overwrite, model, max_length, jit_compile,
+                top_k if "text" in signatures else None)
+    finally:
+        shutil.rmtree(asset_dir, ignore_errors=True)
+    return target
+
+
+def _export(root, functions, target, overwrite, model, max_length, jit_compile, top_k):
+    concrete = {key: fn.get_concrete_function() for key, fn in functions.items()}
+    metadata = {
+        "format_version": 1,
+        "model_class": type(model).__name__,
+        "config": model.config.to_dict(),
+        "signatures": {key: _signature_summary(fn) for key, fn in concrete.items()},
+        "max_length": max_length,
+        "jit_compile": jit_compile,
+        "top_k": top_k,
+        "versions": _versions(),
+    }
+
+    def write(folder):
+        tf.saved_model.save(root, folder, signatures=concrete)
+        os.makedirs(os.path.join(folder, "assets.extra"), exist_ok=True)
+        with open(os.path.join(folder, METADATA_FILE), "w", encoding="utf-8") as f:
+            json.dump(metadata, f, indent=2, sort_keys=True)
+
+    _write_atomically(target, write, overwrite)
+
+
+def _versions() -> dict:
+    import keras
+
+    import tf_albert
+
+    return {"tf_albert": tf_albert.__version__, "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+# === Inspecting an export ===
+def signature_op_types(saved_model_dir, signature_key=None) -> set[str]:
+    """Op types an export runs: all of them, or only those reachable from one signature.
+
+    Walks `saved_model.pb` (graph + function library) without loading it, so it also works in a process
+    that lacks the ops (say, tensorflow-text's) — handy to see what a TF Serving build must provide.
+
+    Example:
+    >>> sorted(signature_op_types("saved_models/my-model/1", "serving_text"))  # doctest: +SKIP
+    """
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    with open(os.path.join(os.fspath(saved_model_dir), "saved_model.pb"), "rb") as f:
+        proto.ParseFromString(f.read())
+    graph = proto.meta_graphs[0].graph_def
+    library = {fn.signature.name: fn for fn in graph.library.function}
+    if signature_key is None:
+        return {n.op for n in graph.node} | {n.op for fn in library.values() for n in fn.node_def}
+    signature = proto.meta_graphs[0].signature_def.get(signature_key)
+    if signature is None:
+        raise KeyError(f"{saved_model_dir} has no signature {signature_key!r}; it has "
+                       f"{sorted(proto.meta_graphs[0].signature_def)}")
+    nodes = {n.name: n for n in graph.node}
+    ops, seen_nodes, seen_functions = set(), set(), set()
+    stack = [t.name.split(":")[0] for t in signature.outputs.values()]
+
+    def visit_function(name):
+        if name in seen_functions or name not in library:
+            return
+        seen_functions.add(name)
+        for node in library[name].node_def:
+            ops.add(node.op)
+            if node.op in library:  # a function called by name
+                visit_function(node.op)
+            visit_attrs(node.attr)
+
+    def visit_attrs(attrs):
+        for value in attrs.values():
+            if value.HasField("func"):
+                visit_function(value.func.name)
+            for func in value.list.func:
+                visit_function(func.name)
+
+    while stack:
+        name = stack.pop().lstrip("^")
+        if name in seen_nodes or name not in nodes:
+            continue
+        seen_nodes.add(name)
+        node = nodes[name]
+        ops.add(node.op)
+        visit_attrs(node.attr)
+        stack.extend(i.split(":")[0] for i in node.input)
+    return ops
