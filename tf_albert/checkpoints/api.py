@@ -150,6 +150,10 @@ def save_pretrained(model, folder, *, tokenizer=None, formats: tuple = SAVE_FORM
             names = state
             if _is_base_model(model):  # HF's AlbertModel *is* the backbone: no `albert.` prefix
                 names = {k[len("albert."):] if k.startswith("albert.") else k: v for k, v in state.items()}
+            if "predictions.bias" in names:
+                # Tied to predictions.bias in PyTorch, but a variable of its own in transformers v4's TF classes,
+                # which read it from here when they load model.safetensors.
+                names = {**names, "predictions.decoder.bias": names["predictions.bias"]}
             hf_pytorch.write_safetensors(os.path.join(tmp, hf_pytorch.SAFE_WEIGHTS_NAME), names)
         if "h5" in formats:
             hf_tf.write_tf_h5(os.path.join(tmp, hf_tf.TF_WEIGHTS_NAME), model, state)
