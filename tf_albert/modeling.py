@@ -43,6 +43,7 @@ class AlbertPreTrainedModel(keras.Model):
 
     def __init__(self, config, **kwargs):
         super().__init__(**kwargs)
+        self._allow_non_tensor_positional_args = True  # nested lists of ids are accepted like arrays
         self.config = as_config(config)
         self.albert = AlbertMainLayer(
             self.config, add_pooling_layer=self.add_pooling_layer, name="albert", dtype=self.dtype_policy
@@ -118,10 +119,17 @@ class AlbertPreTrainedModel(keras.Model):
                 elif key not in _TOKENIZER_ONLY_KEYS:
                     raise ValueError(f"input dict has unknown key {key!r}; {type(self).__name__} takes {takes}")
         elif isinstance(input_ids, (list, tuple)):
-            raise TypeError(
-                "pass input_ids as one tensor or array (shape "
-                f"{self.input_layout}) or a dict of inputs, not a {type(input_ids).__name__}"
-            )
+            try:
+                array = np.asarray(input_ids)
+            except ValueError:
+                array = None
+            if array is None or array.dtype == object or not np.issubdtype(array.dtype, np.integer):
+                raise TypeError(
+                    f"input_ids given as a {type(input_ids).__name__} must be a rectangular nested list of ints "
+                    f"(shape {self.input_layout}; pad ragged batches, e.g. tokenizer(..., padding=True)); "
+                    "or pass one tensor/array or a dict of inputs"
+                )
+            inputs["input_ids"] = array
         else:
             inputs["input_ids"] = input_ids
         labels = {k: v for k, v in labels.items() if v is not None}
