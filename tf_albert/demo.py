@@ -67,7 +67,8 @@ def main(argv=None) -> int:
           f"E={config.embedding_size}, vocab={config.vocab_size}")
     model.compile(optimizer=keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=0.01), jit_compile=True,
                   metrics=["accuracy"])
-    print(f"parameters: {model.count_params() if model.built else 'built on first batch'}")
+    model.build()
+    print(f"parameters: {model.count_params():,}")
     start = time.perf_counter()
     model.fit(x_train, y_train, batch_size=32, epochs=args.epochs, verbose=2)
     print(f"fine-tuning took {time.perf_counter() - start:.1f} s")
