@@ -56,7 +56,7 @@ class LoadingInfo:
                 "notes": list(self.notes), "error_msgs": []}
 
     def __str__(self) -> str:
-        lines = [f"{self.model_class} from {self.source} ({self.format}): {self.loaded} weights loaded"]
+        lines = [f"{self.model_class} from {self.source} ({self.format}): {self.loaded} weights match"]
         if self.missing_keys:
             lines.append(f"newly initialised (not in the checkpoint; train them before use): "
                          f"{_listing(self.missing_keys)}")
@@ -133,6 +133,7 @@ def load_weights(model, source: TensorSource, *, strict: bool = False, ignore_mi
         check_float(entry)
         matched.append(name)
     info.missing_keys = sorted(set(targets) - set(matched) - {n for n, _, _ in info.mismatched_keys})
+    info.loaded = len(matched)
     if info.mismatched_keys and not ignore_mismatched_sizes:
         raise ValueError(_mismatch_message(cls, source, info.mismatched_keys))
     if strict and not info.clean:
@@ -147,7 +148,6 @@ def load_weights(model, source: TensorSource, *, strict: bool = False, ignore_mi
         variable.assign(np.asarray(value, dtype=variable.dtype))
         if progress is not None:
             progress(i + 1, len(matched))
-    info.loaded = len(matched)
     if non_finite:
         info.notes.append(f"NaN or infinite values in {_listing(non_finite)} (was the checkpoint saved after "
                           "training diverged?)")
