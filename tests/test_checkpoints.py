@@ -11,7 +11,6 @@ import os
 
 import numpy as np
 import pytest
-
 from checkpoint_fixtures import HEADS, expected, head_inputs, materialize, max_diff
 
 import tf_albert

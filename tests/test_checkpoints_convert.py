@@ -5,7 +5,6 @@ import shutil
 
 import numpy as np
 import pytest
-
 from checkpoint_fixtures import expected, head_inputs, materialize, max_diff
 
 import tf_albert

@@ -8,7 +8,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from checkpoint_fixtures import materialize
 
 import tf_albert

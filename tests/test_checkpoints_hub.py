@@ -6,7 +6,6 @@ import shutil
 import sys
 
 import pytest
-
 from checkpoint_fixtures import expected, head_inputs, materialize, max_diff
 
 import tf_albert

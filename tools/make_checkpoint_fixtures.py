@@ -149,7 +149,7 @@ def torch_stage(check_only: bool) -> None:
     from safetensors.torch import save_file
 
     torch.set_num_threads(1)
-    hf_config = lambda **kw: transformers.AlbertConfig(**{**CONFIG, **kw})  # noqa: E731
+    hf_config = lambda **kw: transformers.AlbertConfig(**{**CONFIG, **kw})
     if not check_only:
         rng = np.random.default_rng(SEED)
         models = {"pretraining": transformers.AlbertForPreTraining(hf_config()),

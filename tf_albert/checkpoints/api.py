@@ -56,7 +56,7 @@ def _model_class(model_cls, config):
     if model_cls is not modeling.AlbertPreTrainedModel:
         return model_cls
     for arch in config.extra.get("architectures") or []:
-        arch = arch[2:] if arch.startswith("TF") else arch
+        arch = arch.removeprefix("TF")
         for cls in modeling.MODEL_CLASSES.values():
             if cls.__name__ == arch:
                 return cls
@@ -149,7 +149,7 @@ def save_pretrained(model, folder, *, tokenizer=None, formats: tuple = SAVE_FORM
         if "safetensors" in formats:
             names = state
             if _is_base_model(model):  # HF's AlbertModel *is* the backbone: no `albert.` prefix
-                names = {k[len("albert."):] if k.startswith("albert.") else k: v for k, v in state.items()}
+                names = {k.removeprefix("albert."): v for k, v in state.items()}
             if "predictions.bias" in names:
                 # Tied to predictions.bias in PyTorch, but a variable of its own in transformers v4's TF classes,
                 # which read it from here when they load model.safetensors.

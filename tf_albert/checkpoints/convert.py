@@ -46,7 +46,7 @@ class Progress:
             self.stream.flush()
         if i == n and not self.done:
             self.done = True
-            self.stream.write(("\n" if self.tty else f"{self.label}: {n}/{n}\n"))
+            self.stream.write("\n" if self.tty else f"{self.label}: {n}/{n}\n")
             self.stream.flush()
 
 

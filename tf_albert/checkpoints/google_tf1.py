@@ -74,8 +74,7 @@ def hf_name_from_google(name: str) -> tuple[str, bool] | None:
     >>> hf_name_from_google("bert/encoder/transformer/group_1/inner_group_0/ffn_1/intermediate/output/dense/kernel")
     ('albert.encoder.albert_layer_groups.1.albert_layers.0.ffn_output.weight', True)
     """
-    if name.startswith("module/"):
-        name = name[len("module/"):]
+    name = name.removeprefix("module/")
     m = _LAYER_RE.match(name)
     if m:
         group, inner, module, leaf = m.groups()
@@ -109,7 +108,7 @@ def find_checkpoint(path: str) -> str | None:
     state = os.path.join(path, "checkpoint")
     if os.path.isfile(state):
         with open(state, encoding="utf-8", errors="replace") as f:
-            m = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', f.read(), re.M)
+            m = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', f.read(), re.MULTILINE)
         if m:
             prefix = m.group(1) if os.path.isabs(m.group(1)) else os.path.join(path, m.group(1))
             if os.path.isfile(prefix + ".index"):

@@ -275,7 +275,7 @@ def write_tf_h5(path: str, model, state: dict) -> None:
     layers = tf_layers(model, state)
     with h5py.File(path, "w") as f:
         _set_attr_list(f, "layer_names", [name for name, _ in layers])
-        f.attrs["backend"] = "tensorflow".encode("utf-8")
+        f.attrs["backend"] = b"tensorflow"
         f.attrs["keras_version"] = keras.__version__.encode("utf-8")
         for layer, weights in layers:
             group = f.create_group(layer)
