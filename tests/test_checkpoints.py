@@ -224,8 +224,6 @@ def test_tf1_without_projection_when_embedding_equals_hidden(tmp_path):
     model = tf_albert.AlbertModel(tf_albert.AlbertConfig(**{**config, "hidden_act": "gelu_new"}))
     model.build()
     state = api.hf_state(model)
-    from tf_albert.checkpoints.google_tf1 import hf_name_from_google  # noqa: F401  (names checked below)
-
     google = {"bert/embeddings/word_embeddings": state["albert.embeddings.word_embeddings.weight"]}
     graph = tf.Graph()
     with graph.as_default():
@@ -239,3 +237,28 @@ def test_tf1_without_projection_when_embedding_equals_hidden(tmp_path):
     kernel = loaded.albert.embeddings.embedding_hidden_mapping_in.kernel.numpy()
     np.testing.assert_array_equal(kernel, np.eye(16, dtype="float32"))
     assert any("identity" in note for note in loaded.loading_info.notes)
+
+
+def test_mixed_precision_model_keeps_float32_variables(folders):
+    model = tf_albert.AlbertForMaskedLM.from_pretrained(folders["safetensors"], dtype="mixed_float16")
+    assert model.dtype_policy.name == "mixed_float16"
+    assert {v.dtype for v in model.weights} == {"float32"}
+    x, want = expected()
+    assert max_diff(model(**head_inputs("masked_lm", x)), {"logits": want["masked_lm"]["logits"]}) < 0.05
+
+
+def test_non_finite_weights_are_reported(folders, tmp_path, caplog):
+    from tf_albert.checkpoints import safetensors_io
+
+    path = os.path.join(folders["safetensors"], "model.safetensors")
+    header, _ = safetensors_io.read_header(path)
+    state = {k: safetensors_io.read_tensor(path, k, header).copy() for k in header}
+    state["albert.pooler.bias"][3] = np.nan
+    folder = tmp_path / "nan"
+    folder.mkdir()
+    safetensors_io.write_safetensors(str(folder / "model.safetensors"), state, {"format": "pt"})
+    (folder / "config.json").write_text(open(os.path.join(folders["safetensors"], "config.json")).read())
+    with caplog.at_level(logging.WARNING, logger="tf_albert"):
+        model = tf_albert.AlbertModel.from_pretrained(folder)
+    assert any("NaN or infinite values in 1: albert.pooler.bias" in n for n in model.loading_info.notes)
+    assert "NaN or infinite" in caplog.text
