@@ -95,14 +95,26 @@ def make_model_runner(model, jit_compile=False):
     return run
 
 
+def ensure_shapes(inputs: dict, layouts: dict) -> dict:
+    """The inputs, checked at run time against their signature shapes (rank, and any fixed length).
+
+    A loaded signature only checks dtypes: TF Serving and `tf.saved_model.load` pass a tensor of another
+    rank straight in, where it would fail deep inside the model with an unrelated message. `EnsureShape`
+    fails first: "Shape of tensor input_ids [3] is not compatible with expected shape [?,?]".
+    """
+    return {name: tf.ensure_shape(x, layouts[name]) for name, x in inputs.items()}
+
+
 def make_ids_function(model, max_length=None, jit_compile=False, run=None):
     """The `tf.function` behind the ids signature: validated int32 ids → the head's outputs (float32)."""
     run = run or make_model_runner(model, jit_compile)
     specs = ids_input_specs(model, max_length)
+    layouts = {name: spec.shape.as_list() for name, spec in specs.items()}
 
     @tf.function(input_signature=[specs[n] for n in ID_INPUTS])
     def serve_ids(input_ids, attention_mask, token_type_ids):
-        return run({"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids})
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+        return run(ensure_shapes(inputs, layouts))
 
     return serve_ids
 
@@ -148,12 +160,13 @@ def _write_atomically(target: str, write, overwrite: bool) -> None:
 
 
 def _signature_summary(function) -> dict:
-    inputs = function.structured_input_signature[1]
+    def describe(spec):
+        return {"dtype": spec.dtype.name, "shape": spec.shape.as_list() if spec.shape.rank is not None else None}
+
+    specs = tf.nest.flatten(function.structured_input_signature)
     return {
-        "inputs": {k: {"dtype": v.dtype.name, "shape": v.shape.as_list() if v.shape.rank is not None else None}
-                   for k, v in sorted(inputs.items())},
-        "outputs": {k: {"dtype": v.dtype.name, "shape": v.shape.as_list() if v.shape.rank is not None else None}
-                    for k, v in sorted(function.structured_outputs.items())},
+        "inputs": {spec.name: describe(spec) for spec in sorted(specs, key=lambda s: s.name)},
+        "outputs": {k: describe(v) for k, v in sorted(function.structured_outputs.items())},
     }
 
 

@@ -36,7 +36,7 @@ import os
 
 import tensorflow as tf
 
-from tf_albert.export.saved_model import LABELS_FILE, TEXT_SIGNATURE
+from tf_albert.export.saved_model import LABELS_FILE, TEXT_SIGNATURE, ensure_shapes
 
 TEXT_PAIR_SIGNATURE = "serving_text_pair"
 NO_ANSWER_SCORE = -1e9
@@ -134,17 +134,24 @@ class TextServing:
             outputs = run(encoded)
             return {**outputs, **post(encoded, outputs, **extra), **encoded}
 
+        def checked(**inputs):
+            layouts = {k: [None, None] if k == "choices" else [None] for k in inputs}
+            return ensure_shapes(inputs, layouts)
+
         if isinstance(model, modeling.AlbertForQuestionAnswering):
             @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="question"),
                                           tf.TensorSpec([None], tf.string, name="context")])
             def serve_text(question, context):
-                return predict(layer(question, context))
+                inputs = checked(question=question, context=context)
+                return predict(layer(inputs["question"], inputs["context"]))
 
             self.serve_text, self.serve_text_pair = serve_text, None
         elif isinstance(model, modeling.AlbertForMultipleChoice):
             @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text"),
                                           tf.TensorSpec([None, None], tf.string, name="choices")])
             def serve_text(text, choices):
+                inputs = checked(text=text, choices=choices)
+                text, choices = inputs["text"], inputs["choices"]
                 shape = tf.shape(choices)
                 flat_text = tf.reshape(tf.repeat(text[:, None], shape[1], axis=1), [-1])
                 encoded = layer(flat_text, tf.reshape(choices, [-1]))
@@ -155,18 +162,19 @@ class TextServing:
         else:
             @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
             def serve_text(text):
-                return predict(layer(text))
+                return predict(layer(checked(text=text)["text"]))
 
             @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text"),
                                           tf.TensorSpec([None], tf.string, name="text_pair")])
             def serve_text_pair(text, text_pair):
-                return predict(layer(text, text_pair))
+                inputs = checked(text=text, text_pair=text_pair)
+                return predict(layer(inputs["text"], inputs["text_pair"]))
 
             self.serve_text, self.serve_text_pair = serve_text, serve_text_pair
 
     def resources(self) -> dict:
         """{name: trackable} that the SavedModel's root must hold for the text signatures to load."""
-        out = {"tokenizer": self.tokenizer_layer}
+        out = {"tokenizer": self.tokenizer_layer, "tokenizer_resources": _resources_of(self.tokenizer_layer)}
         if self.labels is not None:
             out["labels"] = self.labels
         return out
@@ -250,6 +258,36 @@ class TextServing:
             for old, new in _CLEAN_UP:
                 joined = tf.strings.regex_replace(joined, _literal(old), new)
         return joined
+
+
+def _resources_of(obj, depth=0, seen=None) -> list:
+    """TF resources (lookup tables, tf.Modules) that `obj` holds, also through plain Python helper objects.
+
+    Keras tracks the attributes it recognises; a table kept by a plain helper object inside the tokenizer
+    layer would be missed, and `tf.saved_model.save` would then refuse the export ("untracked resource").
+    Listing them on the root tracks them whatever the layer's internals look like.
+    """
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth > 3:
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, dict):
+        values = list(obj.values())
+    elif isinstance(obj, (list, tuple)):
+        values = list(obj) if len(obj) < 64 else []
+    else:
+        try:
+            values = list(vars(obj).values())
+        except TypeError:  # no __dict__ (C extension objects)
+            return []
+    found = []
+    for value in values:
+        if isinstance(value, (str, bytes, int, float, bool, type(None))) or tf.is_tensor(value):
+            continue
+        if isinstance(value, (tf.lookup.StaticHashTable, tf.lookup.StaticVocabularyTable, tf.Module)):
+            found.append(value)
+        found += _resources_of(value, depth + 1, seen)
+    return found
 
 
 def _problem_type(model) -> str:
