@@ -1,0 +1,138 @@
+"""`fill-mask`: the most likely tokens for each `[MASK]` of a text, from the masked-LM head."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tf_albert.modeling import AlbertForMaskedLM, AlbertForPreTraining
+from tf_albert.pipelines.base import Feature, Pipeline, as_items, logger, softmax, too_long
+
+
+class FillMaskPipeline(Pipeline):
+    """Predicts the tokens behind `[MASK]`, shaped like HF's `FillMaskPipeline`.
+
+    Call with a text or a list of texts, each with one or more `[MASK]`s. Per mask: a list of `top_k` dicts
+    `{"score", "token", "token_str", "sequence"}`, best first; `score` is the softmax probability over the
+    vocabulary (over `targets` only, when given), `sequence` the text with that token filled in. A text with one
+    mask gives one such list, a text with several masks a list of lists (one per mask; `sequence` then keeps the
+    other masks). As in HF, a list holding one text gives the same as that text.
+
+    Parameters (to `pipeline(...)` or per call): `top_k` (5), `targets` (a token or list of tokens to choose among:
+    vocabulary pieces such as "▁paris", or words, whose first piece is used), `truncation` (False: a text longer than
+    the model's maximum length is an error).
+
+    Example:
+    >>> from tf_albert import pipeline
+    >>> unmasker = pipeline("fill-mask", model="path/to/albert-base-v2")  # doctest: +SKIP
+    >>> unmasker("Plants create [MASK] through a process known as photosynthesis.", top_k=2)  # doctest: +SKIP
+    [{'score': 0.36, 'token': 2179, 'token_str': 'energy', 'sequence': 'plants create energy through ...'}, ...]
+    """
+
+    task = "fill-mask"
+    model_classes = (AlbertForMaskedLM, AlbertForPreTraining)
+    extra_inputs = ("masked_lm_positions",)
+    defaults = {"top_k": 5, "targets": None, "truncation": False}
+
+    def _check_params(self, params):
+        top_k = params["top_k"]
+        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+            raise ValueError(f"top_k must be a positive int, got {top_k!r}")
+        targets = params["targets"]
+        if targets is not None:
+            listed = [targets] if isinstance(targets, str) else targets
+            if not isinstance(listed, (list, tuple)) or not listed or not all(isinstance(t, str) for t in listed):
+                raise ValueError(f"targets must be a str or a non-empty list of str, got {targets!r}")
+        if not isinstance(params["truncation"], bool):
+            raise TypeError(f"truncation must be True or False, got {params['truncation']!r}")
+
+    def target_ids(self, targets) -> np.ndarray | None:
+        """Vocabulary ids of `targets` (HF's rule: a vocabulary piece as is, else the first piece of the word)."""
+        if targets is None:
+            return None
+        key = (targets,) if isinstance(targets, str) else tuple(targets)
+        cache = self.__dict__.setdefault("_target_cache", {})
+        if key not in cache:
+            cache[key] = self._target_ids(key)
+        return cache[key]
+
+    def _target_ids(self, targets: tuple) -> np.ndarray:
+        vocab = self.tokenizer.get_vocab()
+        ids = []
+        for target in targets:
+            if target in vocab:
+                ids.append(vocab[target])
+                continue
+            pieces = self.tokenizer(target, add_special_tokens=False)["input_ids"]
+            if not pieces:
+                logger.warning("target %r gives no token; ignoring it", target)
+                continue
+            logger.warning("target %r is not a vocabulary piece; using its first piece %r", target,
+                           self.tokenizer.convert_ids_to_tokens(pieces[0]))
+            ids.append(pieces[0])
+        ids = sorted(set(ids))
+        if not ids:
+            raise ValueError(f"none of the targets {targets!r} gives a token")
+        return np.array(ids)
+
+    def _normalize(self, args, kwargs):
+        if len(args) != 1 or kwargs:
+            raise TypeError("call the fill-mask pipeline with one text or a list of texts")
+        return as_items(args[0], "fill-mask input")
+
+    def _prepare(self, items, params):
+        out: list = [None] * len(items)
+        texts = {}
+        for i, item in enumerate(items):
+            if isinstance(item, str):
+                texts[i] = item
+            else:
+                out[i] = TypeError(f"an input must be a str, got {type(item).__name__}: {item!r:.80}")
+        if texts:
+            kwargs = {"truncation": True, "max_length": self.max_length} if params["truncation"] else {}
+            encoded = self.tokenizer(list(texts.values()), **kwargs)["input_ids"]
+            mask_id = self.tokenizer.mask_token_id
+            for (i, text), ids in zip(texts.items(), encoded):
+                positions = [p for p, t in enumerate(ids) if t == mask_id]
+                if len(ids) > self.max_length:
+                    out[i] = too_long(len(ids), self.max_length)
+                elif not positions:
+                    out[i] = ValueError(f"no mask token ({self.tokenizer.mask_token}) in {text!r:.80}")
+                else:
+                    out[i] = [Feature(ids, [0] * len(ids), {"masked_lm_positions": positions})]
+        return out
+
+    def _outputs(self, model, inputs):
+        out = model(inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                    token_type_ids=inputs["token_type_ids"], masked_lm_positions=inputs["masked_lm_positions"])
+        return {"logits": out["logits"] if "logits" in out else out["prediction_logits"]}
+
+    def _postprocess(self, text, features, outputs, params):
+        feature = features[0]
+        positions = feature.extra["masked_lm_positions"]
+        probs = softmax(outputs[0]["logits"][:len(positions)])  # [masks, vocab]
+        targets = self.target_ids(params["targets"])
+        if targets is not None:
+            probs = probs[:, targets]
+        top_k = min(params["top_k"], probs.shape[-1])
+        single = len(positions) == 1
+        rows = []
+        for m, position in enumerate(positions):
+            best = np.argsort(-probs[m], kind="stable")[:top_k]
+            row = []
+            for b in best:
+                token = int(targets[b]) if targets is not None else int(b)
+                filled = list(feature.input_ids)
+                filled[position] = token
+                filled = [t for t in filled if t != self.tokenizer.pad_token_id]
+                row.append({
+                    "score": float(probs[m, b]),
+                    "token": token,
+                    "token_str": self.tokenizer.decode([token]),
+                    # Other masks stay visible in the sequence of a several-mask text (HF's rule).
+                    "sequence": self.tokenizer.decode(filled, skip_special_tokens=single),
+                })
+            rows.append(row)
+        return rows[0] if single else rows
+
+    def _finish(self, results, single, params):
+        return results[0] if single or len(results) == 1 else results
