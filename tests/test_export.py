@@ -29,7 +29,7 @@ MAX_POS = 32
 LABELS = {0: "negative", 1: "neutral", 2: "positive"}
 TOKENIZER_DIR = os.path.join(FIXTURES, "tokenizer")
 SIZES = ((1, 1), (3, 17), (2, MAX_POS))  # batch × length, the last one at max_position_embeddings
-CORE_TEXT_HEADS = ("sequence_classification", "question_answering", "multiple_choice")
+CORE_TEXT_HEADS = ("sequence_classification", "question_answering")  # the others: -m slow (each export ~30 s)
 pytestmark = pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1")  # 1-token inputs
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
 
@@ -48,8 +48,9 @@ needs_tf_text = pytest.mark.skipif(not _has_tf_text(), reason="tensorflow-text (
 def _config(**overrides):
     # vocab 1500 = the fixture spiece.model, so the same models serve the text signatures;
     # initializer_range 0.2 gives logits far from 0, so a wrong number cannot hide below the tolerance.
-    return tiny_config(vocab_size=1500, num_labels=3, id2label=LABELS, initializer_range=0.2,
-                       max_position_embeddings=MAX_POS, **overrides)
+    base = dict(vocab_size=1500, num_labels=3, id2label=LABELS, initializer_range=0.2,
+                max_position_embeddings=MAX_POS)
+    return tiny_config(**{**base, **overrides})
 
 
 def _model(head, **overrides):
@@ -181,8 +182,8 @@ _WORKER = textwrap.dedent(r'''
             np.savez(task["out"], **{f"{i}/{k}": v for i, out in enumerate(outs) for k, v in out.items()})
         elif kind == "text":
             fn = load(task["dir"]).signatures[task["signature"]]
-            out = fn(**{k: tf.constant(v) for k, v in task["inputs"].items()})
-            np.savez(task["out"], **{k: v.numpy() for k, v in out.items()})
+            out = {k: v.numpy() for k, v in fn(**{k: tf.constant(v) for k, v in task["inputs"].items()}).items()}
+            np.savez(task["out"], **{k: v.astype("S") if v.dtype == object else v for k, v in out.items()})
         elif kind == "error":
             fn = load(task["dir"]).signatures[task["signature"]]
             npz = dict(np.load(task["inputs"]))
@@ -382,6 +383,14 @@ def test_ids_export_holds_only_core_ops(key, core_results):
     assert ops["python"] == [], ops["python"]
     assert ops["no_cpu_kernel"] == [], ops["no_cpu_kernel"]
     assert ops["xla"] == key.startswith("xla"), "jit_compile must produce XLA-compiled functions, and only then"
+
+
+def test_ops_outside_core_helper(ids_exports, core_results):
+    from tf_albert.export import ops_outside_core, signature_op_types
+
+    path = ids_exports["question_answering"].path
+    assert sorted(signature_op_types(path)) == core_results["ops/question_answering"]["ops"]
+    assert ops_outside_core(path) == []
 
 
 def test_bad_input_errors(ids_exports, core_results):
@@ -585,6 +594,11 @@ def test_text_signatures(head, workdir, tokenizer):
     assert results["ops_ids"]["unregistered"] == []  # the ids signature needs no tensorflow-text op
     assert results["ops_text"]["python"] == []
 
+    from tf_albert.export import ops_outside_core
+
+    text_signature = tasks[0]["signature"]
+    assert ops_outside_core(path, text_signature) == non_core  # the helper the docs point to agrees
+
     for signature, feed in inputs.items():
         out = dict(np.load(workdir / f"text-{head}-{signature}.npz"))
         _check_text_outputs(head, signature, feed, out, model, tokenizer)
@@ -712,7 +726,9 @@ def test_versions_overwrite_and_atomic_writes(small_model, tmp_path, monkeypatch
     assert os.path.isfile(os.path.join(plain, "saved_model.pb"))
 
 
-def test_cli_exports_a_keras_file(small_model, tmp_path, capsys):
+def test_cli_exports_a_keras_file_and_a_model_folder(small_model, tmp_path, capsys):
+    import tensorflow as tf
+
     from tf_albert.export import main
 
     source = tmp_path / "src" / "my-clf.keras"
@@ -731,6 +747,17 @@ def test_cli_exports_a_keras_file(small_model, tmp_path, capsys):
     assert "no such .keras file" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([str(source), "--version", "v1"])
+
+    folder = tmp_path / "my-folder"  # save_pretrained: config.json names the class
+    small_model.save_pretrained(folder)
+    assert main([str(folder), "--output-dir", str(out)]) == 0
+    assert f"exported AlbertForSequenceClassification to {out / 'my-folder' / '1'}" in capsys.readouterr().out
+    serve = tf.saved_model.load(str(out / "my-folder" / "1")).signatures["serving_default"]
+    case = _cases(small_model, sizes=((2, 9),))[0]
+    got = serve(**{k: tf.constant(v) for k, v in case.items()})["logits"].numpy()
+    assert float(np.abs(got - _keras_outputs(small_model, case)["logits"]).max()) <= TOL
+    assert main([str(tmp_path / "nowhere"), "--output-dir", str(out)]) == 2
+    assert "not found" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -39,6 +39,7 @@ from tf_albert.export.saved_model import (
     IDS_SIGNATURE_TEXT_FIRST,
     TEXT_SIGNATURE,
     export_saved_model,
+    ops_outside_core,
     signature_op_types,
 )
 
@@ -49,5 +50,6 @@ __all__ = [
     "TEXT_SIGNATURE",
     "export_saved_model",
     "main",
+    "ops_outside_core",
     "signature_op_types",
 ]

@@ -7,52 +7,24 @@ import json
 import os
 import sys
 
-from tf_albert.export.saved_model import METADATA_FILE, export_saved_model
+from tf_albert.export.saved_model import METADATA_FILE, export_saved_model, ops_outside_core
 
 
 def _load_model(source: str, head: str | None):
+    """A `.keras` file, or anything `from_pretrained` takes (a model folder, a TF1 checkpoint, a hub id)."""
     import keras
 
-    from tf_albert.modeling import MODEL_CLASSES
+    from tf_albert.modeling import MODEL_CLASSES, AlbertPreTrainedModel
 
     if source.endswith(".keras"):
         if not os.path.isfile(source):
             raise FileNotFoundError(f"no such .keras file: {source}")
-        import tf_albert.modeling  # noqa: F401  (registers the model classes for deserialisation)
-
-        return keras.saving.load_model(source)
-    if not os.path.isdir(source):
-        raise FileNotFoundError(f"{source} is neither a model folder nor a .keras file")
-    if head is None:
-        head = _head_from_config(source)
-    if head not in MODEL_CLASSES:
+        return keras.saving.load_model(source)  # tf_albert.modeling registered the model classes
+    if head is not None and head not in MODEL_CLASSES:
         raise ValueError(f"unknown head {head!r}; choose one of {sorted(MODEL_CLASSES)}")
-    return MODEL_CLASSES[head].from_pretrained(source)
-
-
-_HF_ARCHITECTURES = {
-    "AlbertModel": "model",
-    "AlbertForPreTraining": "pretraining",
-    "AlbertForMaskedLM": "masked_lm",
-    "AlbertForSequenceClassification": "sequence_classification",
-    "AlbertForMultipleChoice": "multiple_choice",
-    "AlbertForTokenClassification": "token_classification",
-    "AlbertForQuestionAnswering": "question_answering",
-}
-
-
-def _head_from_config(folder: str) -> str:
-    config_path = os.path.join(folder, "config.json")
-    if not os.path.isfile(config_path):
-        raise FileNotFoundError(f"{folder} has no config.json; is it a model folder?")
-    with open(config_path, encoding="utf-8") as f:
-        architectures = json.load(f).get("architectures") or []
-    for arch in architectures:
-        name = arch[2:] if arch.startswith("TF") else arch
-        if name in _HF_ARCHITECTURES:
-            return _HF_ARCHITECTURES[name]
-    raise ValueError(f"{config_path} names no ALBERT architecture ({architectures}); pass --head "
-                     f"({', '.join(sorted(set(_HF_ARCHITECTURES.values())))})")
+    # With no --head, the class named in config.json's `architectures`.
+    cls = AlbertPreTrainedModel if head is None else MODEL_CLASSES[head]
+    return cls.from_pretrained(source)
 
 
 def _find_tokenizer(source: str):
@@ -74,11 +46,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         prog="tf-albert export",
         description="Export a model as a TF Serving SavedModel: <output-dir>/<name>/<version>/",
     )
-    parser.add_argument("model", help="a model folder (config.json + weights, e.g. from save_pretrained or HF) "
-                                      "or a .keras file")
-    parser.add_argument("--head", help="model class when config.json names none: one of model, pretraining, "
-                                       "masked_lm, sequence_classification, multiple_choice, "
-                                       "token_classification, question_answering")
+    parser.add_argument("model", help="a model folder (config.json + weights: ours, HF's, a Google TF1 "
+                                      "checkpoint) or a .keras file")
+    parser.add_argument("--head", help="model class (default: the one config.json's `architectures` names): "
+                                       "model, pretraining, masked_lm, sequence_classification, "
+                                       "multiple_choice, token_classification, question_answering")
     parser.add_argument("--output-dir", default="saved_models", help="TF Serving model base folder (default: "
                                                                       "saved_models)")
     parser.add_argument("--name", help="model name on the server (default: the model folder's name)")
@@ -122,6 +94,9 @@ def main(argv=None) -> int:
     for key, sig in metadata["signatures"].items():
         inputs = ", ".join(f"{k} {v['dtype']}{v['shape']}" for k, v in sig["inputs"].items())
         print(f"  {key}: ({inputs}) -> {', '.join(sig['outputs'])}")
+    if set(metadata["signatures"]) & {"serving_text", "serving_text_pair", "serving_ids"}:
+        extra = ops_outside_core(folder)
+        print(f"  ops outside core TensorFlow (the server must link them): {', '.join(extra) or 'none'}")
     return 0
 
 

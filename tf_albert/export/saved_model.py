@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 
 import tensorflow as tf
@@ -293,7 +295,8 @@ def signature_op_types(saved_model_dir, signature_key=None) -> set[str]:
     graph = proto.meta_graphs[0].graph_def
     library = {fn.signature.name: fn for fn in graph.library.function}
     if signature_key is None:
-        return {n.op for n in graph.node} | {n.op for fn in library.values() for n in fn.node_def}
+        ops = {n.op for n in graph.node} | {n.op for fn in library.values() for n in fn.node_def}
+        return ops - set(library)  # a node may call a library function by its name
     signature = proto.meta_graphs[0].signature_def.get(signature_key)
     if signature is None:
         raise KeyError(f"{saved_model_dir} has no signature {signature_key!r}; it has "
@@ -328,4 +331,32 @@ def signature_op_types(saved_model_dir, signature_key=None) -> set[str]:
         ops.add(node.op)
         visit_attrs(node.attr)
         stack.extend(i.split(":")[0] for i in node.input)
-    return ops
+    return ops - set(library)
+
+
+_REGISTRY_CHECK = (
+    "import json, sys\n"
+    "from tensorflow.python.framework import op_def_registry\n"
+    "ops = json.load(sys.stdin)\n"
+    "print(json.dumps([op for op in ops if op_def_registry.get(op) is None]))\n"
+)
+
+
+def ops_outside_core(saved_model_dir, signature_key=None) -> list[str]:
+    """Op types of an export (or of one signature) that core TensorFlow does not register.
+
+    These are what a server must link in beyond TensorFlow itself (for the text signatures: tensorflow-text's
+    SentencePiece ops). The check runs in a fresh Python process that imports only TensorFlow, because a
+    process that has imported tensorflow-text knows its ops too.
+
+    Example:
+    >>> ops_outside_core("saved_models/my-model/1", "serving_default")  # doctest: +SKIP
+    []
+    """
+    ops = sorted(signature_op_types(saved_model_dir, signature_key))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run([sys.executable, "-c", _REGISTRY_CHECK], input=json.dumps(ops), capture_output=True,
+                          text=True, env=env, cwd=tempfile.gettempdir())
+    if proc.returncode != 0:
+        raise RuntimeError(f"the op check process failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
