@@ -106,7 +106,3 @@ def _text_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-if __name__ == "__main__":
-    sys.exit(main())
