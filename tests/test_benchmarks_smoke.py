@@ -1,0 +1,102 @@
+"""The benchmark harness (benchmarks/): runs end to end on a tiny config, and its table says what it measured.
+
+No timing assertions: the numbers depend on the machine. Only the plumbing is checked.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from benchmarks import run as bench
+
+
+def _cell(step_s=None, first_s=None, peak=None, tokens=None):
+    cell = {"runs": 1, "ok": 1, "load": (1.0, 2.0)}
+    for key, value in (("step_s", step_s), ("first_s", first_s), ("peak_rss_mb", peak), ("tokens_per_s", tokens)):
+        if value is not None:
+            cell[key] = value
+    return cell
+
+
+def test_ratio_table_arithmetic():
+    cells = {
+        ("tf_albert", 8, 128, "forward"): _cell(step_s=1.0, first_s=3.0, peak=500, tokens=1000.0),
+        ("tf_albert", 8, 128, "train"): _cell(step_s=2.0, first_s=10.0, peak=1000),
+        ("keras_hub", 8, 128, "forward"): _cell(step_s=2.0, first_s=6.0, peak=800, tokens=500.0),
+        ("keras_hub", 8, 128, "train"): _cell(step_s=5.0, first_s=40.0, peak=2000),
+        ("hf_torch", 8, 128, "forward"): {"runs": 1, "ok": 0, "error": "not installed: No module named 'torch'"},
+        ("hf_torch", 8, 128, "train"): {"runs": 1, "ok": 0, "error": "not installed: No module named 'torch'"},
+    }
+    matmul = [{"gflops": {"numpy": 100.0, "tensorflow": 90.0}}, {"gflops": {"numpy": 110.0, "tensorflow": 94.0}}]
+    text = bench.format_tables(cells, [(8, 128)], ["tf_albert", "keras_hub", "hf_torch"], matmul)
+    row = next(line for line in text.splitlines() if line.startswith("| 8×128 | tf_albert (XLA) | KerasHub (XLA) |"))
+    # forward 1000/500, train step 5/2, first step 10/40, peak RSS 1000/2000
+    assert row.split("|")[4:8] == [" 2.00× ", " 2.50× ", " 0.25× ", " 0.50× "]
+    assert "| 8×128 | HF PyTorch | not installed: No module named 'torch' |" in text
+    assert "| 8×128 | tf_albert (XLA) | HF PyTorch | —× | —× | —× | —× |" in text
+    assert "numpy 105, tensorflow 92" in text
+
+
+def test_aggregate_takes_medians_and_keeps_errors():
+    records = [
+        {"lib": "tf_albert", "batch": 1, "seq_len": 8, "mode": "train", "step_s": s, "first_s": 1.0,
+         "peak_rss_mb": 10.0, "versions": {}, "loadavg_before": [load, 0, 0], "loadavg_after": [load, 0, 0]}
+        for s, load in ((3.0, 0.5), (1.0, 2.5), (2.0, 1.0))
+    ] + [{"lib": "hf_tf", "batch": 1, "seq_len": 8, "mode": "train", "error": "timed out after 5 s"}]
+    cells = bench.aggregate(records)
+    assert cells[("tf_albert", 1, 8, "train")]["step_s"] == 2.0
+    assert cells[("tf_albert", 1, 8, "train")]["load"] == (0.5, 2.5)
+    assert cells[("hf_tf", 1, 8, "train")] == {"runs": 1, "ok": 0, "error": "timed out after 5 s"}
+
+
+def test_flop_estimate_matches_the_albert_base_reference():
+    # ≈ 175 MFLOP/token for albert-base at L=128 (issue 9's reference point).
+    assert bench.forward_mflop_per_token(bench.CONFIGS["base"], 128) == pytest.approx(175, rel=0.02)
+
+
+@pytest.mark.parametrize("bad", [["--shapes", "8by128"], ["--libs", "tf_albert,mxnet"], ["--modes", "predict"],
+                                 ["--libs", "keras_hub@xla"]])
+def test_bad_arguments_say_what_is_wrong(bad):
+    with pytest.raises(SystemExit, match="shapes|mxnet|modes|KEY=VALUE"):
+        bench.main(bad)
+
+
+def test_library_specs_and_labels():
+    assert bench.parse_spec("keras_hub@xla=0+threads=2") == ("keras_hub", {"xla": "0", "threads": "2"})
+    assert bench.label("keras_hub@xla=0") == "KerasHub (no XLA)"
+    assert bench.label("tf_albert@gradient_checkpointing=1") == "tf_albert (XLA, gradient_checkpointing=1)"
+    assert bench.label("hf_torch") == "HF PyTorch"
+    assert bench.label("tf_albert", ["xla=0"]) == "tf_albert (no XLA)"
+
+
+def test_harness_runs_on_a_tiny_config(tmp_path):
+    out = tmp_path / "results.json"
+    # hf_torch is measured where torch and transformers are installed, reported as an error cell elsewhere.
+    cmd = [sys.executable, "-m", "benchmarks.run", "--config", "tiny", "--libs", "tf_albert@xla=0,hf_torch",
+           "--shapes", "2x16", "--repeats", "1", "--steps", "1", "--train-steps", "1", "--matmul-n", "128",
+           "--json", str(out)]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| 2×16 | tf_albert (no XLA) |" in proc.stdout
+    assert "| 2×16 | KerasHub" not in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["machine"]["cpus"] == os.cpu_count()
+    ours = {r["mode"]: r for r in data["records"] if r["lib"] == "tf_albert"}
+    assert set(ours) == {"forward", "train"}
+    for record in ours.values():
+        assert "error" not in record, record
+        assert record["step_s"] > 0 and record["first_s"] > 0 and record["peak_rss_mb"] > 0
+        assert record["versions"]["xla"] is False
+        assert len(record["loadavg_before"]) == 3
+    assert ours["forward"]["tokens_per_s"] == pytest.approx(2 * 16 / ours["forward"]["step_s"])
+    torch_records = [r for r in data["records"] if r["lib"] == "hf_torch"]
+    assert len(torch_records) == 2
+    assert all("step_s" in r or r["error"].startswith("not installed") for r in torch_records)
+    assert next(m for m in data["records"] if m["lib"] == "matmul")["gflops"]["numpy"] > 0
