@@ -1,7 +1,7 @@
 """Pipelines: text in, HF-shaped results out — fill-mask, text and token classification, question answering,
 feature extraction.
 
->>> from tf_albert import pipeline  # doctest: +SKIP
+>>> from tf_albert.pipelines import pipeline
 >>> unmasker = pipeline("fill-mask", model="path/to/albert-base-v2")  # doctest: +SKIP
 >>> unmasker("Plants create [MASK] through a process known as photosynthesis.")  # doctest: +SKIP
 """
@@ -94,7 +94,8 @@ def pipeline(task: str | None = None, model=None, tokenizer=None, *, device=None
 
     Example:
     >>> import tempfile, os
-    >>> from tf_albert import AlbertConfig, AlbertForMaskedLM, pipeline
+    >>> from tf_albert import AlbertConfig, AlbertForMaskedLM
+    >>> from tf_albert.pipelines import pipeline
     >>> from tf_albert.tokenization import AlbertTokenizer
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
     >>> config = AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16, num_attention_heads=2,

@@ -93,7 +93,16 @@ def resolve_dtype(dtype) -> str | None:
 
 # === Model and tokenizer =======================================================================================
 def embedded_model_folder(name: str) -> str | None:
-    """The folder of a model shipped inside the package (`tf_albert/pretrained/<name>/`), if there is one."""
+    """The folder of a model shipped inside the package (`tf_albert/pretrained/<name>/`), if there is one:
+    a name registered in `tf_albert.pretrained`, or any folder with a config.json there."""
+    try:
+        from tf_albert.pretrained import embedded_model_path
+    except ImportError:
+        embedded_model_path = None
+    if embedded_model_path is not None:
+        found = embedded_model_path(name)
+        if found:
+            return found
     if not isinstance(name, str) or not name or os.sep in name or "/" in name or name.startswith("."):
         return None
     folder = os.path.join(PRETRAINED_DIR, name)

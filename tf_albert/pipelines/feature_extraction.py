@@ -23,7 +23,19 @@ class FeatureExtractionPipeline(Pipeline):
     Any ALBERT model works (its backbone is used); from a folder the bare `AlbertModel` is loaded.
 
     Example:
-    >>> from tf_albert import pipeline
+    >>> from tf_albert import AlbertConfig, AlbertModel
+    >>> from tf_albert.pipelines import pipeline
+    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
+    >>> model = AlbertModel(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
+    ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2))
+    >>> extractor = pipeline("feature-extraction", model=model, tokenizer=tok)
+    >>> import numpy as np
+    >>> np.shape(extractor("the module")), np.shape(extractor("the module", pooling="mean"))
+    ((1, 4, 16), (16,))
+
+    With a released model (illustration):
+
     >>> extractor = pipeline("feature-extraction", model="path/to/albert-base-v2")  # doctest: +SKIP
     >>> len(extractor("Hello world")[0][0])  # doctest: +SKIP
     768

@@ -22,7 +22,20 @@ class FillMaskPipeline(Pipeline):
     the model's maximum length is an error).
 
     Example:
-    >>> from tf_albert import pipeline
+    >>> from tf_albert import AlbertConfig, AlbertForMaskedLM
+    >>> from tf_albert.pipelines import pipeline
+    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
+    >>> model = AlbertForMaskedLM(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
+    ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2))
+    >>> unmasker = pipeline("fill-mask", model=model, tokenizer=tok)
+    >>> [sorted(p) for p in unmasker("Hello [MASK]!", top_k=2)]
+    [['score', 'sequence', 'token', 'token_str'], ['score', 'sequence', 'token', 'token_str']]
+    >>> len(unmasker("[MASK] and [MASK]", top_k=2))  # two masks: a list per mask
+    2
+
+    With a released model (illustration):
+
     >>> unmasker = pipeline("fill-mask", model="path/to/albert-base-v2")  # doctest: +SKIP
     >>> unmasker("Plants create [MASK] through a process known as photosynthesis.", top_k=2)  # doctest: +SKIP
     [{'score': 0.36, 'token': 2179, 'token_str': 'energy', 'sequence': 'plants create energy through ...'}, ...]

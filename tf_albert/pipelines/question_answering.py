@@ -39,7 +39,20 @@ class QuestionAnsweringPipeline(Pipeline):
     compatibility; HF's fast path ignores it too), `handle_impossible_answer` (False), `align_to_words` (True).
 
     Example:
-    >>> from tf_albert import pipeline
+    >>> from tf_albert import AlbertConfig, AlbertForQuestionAnswering
+    >>> from tf_albert.pipelines import pipeline
+    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
+    >>> model = AlbertForQuestionAnswering(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
+    ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2))
+    >>> qa = pipeline("question-answering", model=model, tokenizer=tok)
+    >>> context = "The file is in the python module."
+    >>> answer = qa(question="Where is the file?", context=context)
+    >>> sorted(answer), answer["answer"] == context[answer["start"]:answer["end"]]
+    (['answer', 'end', 'score', 'start'], True)
+
+    With a released model (illustration):
+
     >>> qa = pipeline("question-answering", model="path/to/albert-squad2")  # doctest: +SKIP
     >>> qa(question="Where do I live?", context="My name is Wolfgang and I live in Berlin")  # doctest: +SKIP
     {'score': 0.92, 'start': 34, 'end': 40, 'answer': 'Berlin'}

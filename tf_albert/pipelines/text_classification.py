@@ -33,7 +33,20 @@ class TextClassificationPipeline(Pipeline):
     input than the model takes is an error unless True (then the longest of the pair is cut first).
 
     Example:
-    >>> from tf_albert import pipeline
+    >>> from tf_albert import AlbertConfig, AlbertForSequenceClassification
+    >>> from tf_albert.pipelines import pipeline
+    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
+    >>> model = AlbertForSequenceClassification(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
+    ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2, id2label={0: "neg", 1: "pos"}))
+    >>> classify = pipeline("text-classification", model=model, tokenizer=tok)
+    >>> [sorted(r) for r in classify("A fine module.")]
+    [['label', 'score']]
+    >>> sorted(r["label"] for r in classify({"text": "It rains.", "text_pair": "It pours."}, top_k=None))
+    ['neg', 'pos']
+
+    With a released model (illustration):
+
     >>> classifier = pipeline("text-classification", model="path/to/albert-sst2")  # doctest: +SKIP
     >>> classifier("What a lovely film!")  # doctest: +SKIP
     [{'label': 'POSITIVE', 'score': 0.998}]

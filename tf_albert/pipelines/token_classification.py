@@ -37,7 +37,20 @@ class TokenClassificationPipeline(Pipeline):
     twice are merged, keeping the longer or, if as long, the higher-scoring one — needs an aggregation strategy).
 
     Example:
-    >>> from tf_albert import pipeline
+    >>> from tf_albert import AlbertConfig, AlbertForTokenClassification
+    >>> from tf_albert.pipelines import pipeline
+    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
+    >>> model = AlbertForTokenClassification(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
+    ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2, id2label={0: "O", 1: "B-PER", 2: "I-PER"}))
+    >>> ner = pipeline("ner", model=model, tokenizer=tok, ignore_labels=[])
+    >>> [(e["word"], e["start"], e["end"]) for e in ner("the module")]
+    [('▁the', 0, 3), ('▁module', 4, 10)]
+    >>> sorted(ner("the module", aggregation_strategy="first")[0])
+    ['end', 'entity_group', 'score', 'start', 'word']
+
+    With a released model (illustration):
+
     >>> ner = pipeline("ner", model="path/to/albert-ner", aggregation_strategy="simple")  # doctest: +SKIP
     >>> ner("My name is Wolfgang and I live in Berlin")  # doctest: +SKIP
     [{'entity_group': 'PER', 'score': 0.99, 'word': 'wolfgang', 'start': 11, 'end': 19}, ...]
