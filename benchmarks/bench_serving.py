@@ -24,8 +24,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SEQ_LEN = 128
 CONFIGS = {
-    "tiny": dict(vocab_size=1000, embedding_size=16, hidden_size=64, num_hidden_layers=4, num_attention_heads=4,
-                 intermediate_size=128, max_position_embeddings=512, num_labels=2),
+    "tiny": {"vocab_size": 1000, "embedding_size": 16, "hidden_size": 64, "num_hidden_layers": 4,
+             "num_attention_heads": 4, "intermediate_size": 128, "max_position_embeddings": 512, "num_labels": 2},
     "base": "albert-base-v2",
 }
 DEFAULT_CALLS = {"tiny": 300, "base": 60}
@@ -37,7 +37,8 @@ def _measure(path: str, batches: list[int], calls: int, warmup: int, seed: int =
     import tensorflow as tf
 
     fn = tf.saved_model.load(path).signatures["serving_default"]
-    vocab = json.load(open(os.path.join(path, "assets.extra", "tf_albert.json")))["config"]["vocab_size"]
+    with open(os.path.join(path, "assets.extra", "tf_albert.json"), encoding="utf-8") as f:
+        vocab = json.load(f)["config"]["vocab_size"]
     rng = np.random.default_rng(seed)
     results = {}
     for batch in batches:
@@ -96,7 +97,8 @@ def main(argv=None) -> int:
                 proc = subprocess.run(
                     [sys.executable, "-m", "benchmarks.bench_serving", "--measure", path, "--batches",
                      args.batches, "--calls", str(calls), "--warmup", str(args.warmup)],
-                    capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                    capture_output=True, text=True, check=False,
+                    cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
                 if proc.returncode != 0:
                     print(proc.stderr[-3000:], file=sys.stderr)
                     return 1

@@ -15,10 +15,8 @@ import textwrap
 
 import numpy as np
 import pytest
-
 from conftest import FIXTURES, tiny_config
 
-import tf_albert
 from tf_albert import MODEL_CLASSES
 from tf_albert.export import export_saved_model
 from tf_albert.export.saved_model import METADATA_FILE
@@ -48,8 +46,8 @@ needs_tf_text = pytest.mark.skipif(not _has_tf_text(), reason="tensorflow-text (
 def _config(**overrides):
     # vocab 1500 = the fixture spiece.model, so the same models serve the text signatures;
     # initializer_range 0.2 gives logits far from 0, so a wrong number cannot hide below the tolerance.
-    base = dict(vocab_size=1500, num_labels=3, id2label=LABELS, initializer_range=0.2,
-                max_position_embeddings=MAX_POS)
+    base = {"vocab_size": 1500, "num_labels": 3, "id2label": LABELS, "initializer_range": 0.2,
+            "max_position_embeddings": MAX_POS}
     return tiny_config(**{**base, **overrides})
 
 
@@ -236,7 +234,7 @@ def _fresh_process(workdir, name, tasks, timeout=900):
     results = folder / "results.json"
     job.write_text(json.dumps({"tasks": tasks, "results": str(results)}))
     proc = subprocess.run([sys.executable, str(worker), str(job)], cwd=folder, env=ENV, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(results.read_text())
 
@@ -365,7 +363,7 @@ def test_reloaded_export_matches_keras(key, kind, ids_exports, core_results, wor
             assert out[name].shape == want[name].shape, (name, out[name].shape, want[name].shape)
             diff = float(np.abs(out[name] - want[name]).max())
             assert diff <= TOL, f"{key} {name} at {case['input_ids'].shape}: max-abs-diff {diff}"
-        assert np.abs(next(iter(want.values()))).max() > 1e-2  # non-trivial numbers were compared
+    assert max(np.abs(v).max() for want in export.expected for v in want.values()) > 0.1  # not all ~0
 
 
 def test_fresh_process_needs_only_tensorflow(core_results):
@@ -385,12 +383,14 @@ def test_ids_export_holds_only_core_ops(key, core_results):
     assert ops["xla"] == key.startswith("xla"), "jit_compile must produce XLA-compiled functions, and only then"
 
 
-def test_ops_outside_core_helper(ids_exports, core_results):
-    from tf_albert.export import ops_outside_core, signature_op_types
+def test_signature_op_types_helper(ids_exports, core_results):
+    from tf_albert.export import signature_op_types
 
     path = ids_exports["question_answering"].path
     assert sorted(signature_op_types(path)) == core_results["ops/question_answering"]["ops"]
-    assert ops_outside_core(path) == []
+    assert signature_op_types(path, "serving_default") <= signature_op_types(path)
+    with pytest.raises(KeyError, match="has no signature 'serving_text'"):
+        signature_op_types(path, "serving_text")
 
 
 def test_bad_input_errors(ids_exports, core_results):
@@ -426,7 +426,7 @@ def _saved_model_cli(*args, pre_import=None):
         cmd = [sys.executable, "-c", code, *args]
     else:
         cmd = [os.path.join(os.path.dirname(sys.executable), "saved_model_cli"), *args]
-    return subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=600)
+    return subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=600, check=False)
 
 
 @pytest.mark.parametrize("head", [pytest.param(h, marks=() if h in ("multiple_choice", "question_answering")
@@ -463,8 +463,8 @@ def test_saved_model_cli_show_and_run(head, ids_exports, tmp_path):
 
 # === The text signatures ===
 _TEXTS = ["Hello, World! The café has 1,000 seats.", "", "a [MASK] b",
-          "This sentence is much longer than the thirty-two tokens the tiny model takes, so the in-graph "
-          "tokenizer has to truncate it exactly like the Python one."]
+          ("This sentence is much longer than the thirty-two tokens the tiny model takes, so the in-graph "
+           "tokenizer has to truncate it exactly like the Python one.")]
 _PAIRS = ["Is it open?", "Empty first.", "pair", "short"]
 _QUESTIONS = ["How many seats are there?", "Who?", "What is it?"]
 _CONTEXTS = ["The café has 1,000 seats and opens at 9.", "", "It is a very long context " * 6]
@@ -505,7 +505,7 @@ def _text_inputs(head):
 
 def _encode(tokenizer, head, inputs):
     """The Python tokenizer's ids for the same strings (the reference for the in-graph ones)."""
-    kw = dict(padding="longest", truncation=True, max_length=MAX_POS, return_tensors="np")
+    kw = {"padding": "longest", "truncation": True, "max_length": MAX_POS, "return_tensors": "np"}
     if head == "question_answering":
         return tokenizer(inputs["question"], inputs["context"], **kw)
     if head == "multiple_choice":
@@ -605,6 +605,7 @@ def test_text_signatures(head, workdir, tokenizer):
 
 
 @needs_tf_text
+@pytest.mark.slow
 def test_saved_model_cli_runs_the_text_signature(workdir, tokenizer, tmp_path):
     """saved_model_cli (with tensorflow-text's ops registered, as in TF Serving's binary) shows and runs the
     QA text signature through a TF1 session."""
@@ -664,16 +665,16 @@ def small_model():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    (dict(signatures=("ids", "html")), ValueError, "signatures must be a non-empty subset"),
-    (dict(signatures=()), ValueError, "signatures must be a non-empty subset"),
-    (dict(signatures=("text",)), ValueError, "the 'text' signature needs a tokenizer"),
-    (dict(text_first=True), ValueError, "text_first=True makes the text signature the default"),
-    (dict(max_length=33), ValueError, r"max_length must be None or an int in \[1, 32\]"),
-    (dict(max_length=0), ValueError, "max_length must be"),
-    (dict(version=-1), ValueError, "version must be None, 'next' or a non-negative int"),
-    (dict(version="latest"), ValueError, "version must be"),
-    (dict(top_k=0), ValueError, "top_k must be a positive int"),
-    (dict(jit_compile="yes"), TypeError, "jit_compile must be True or False"),
+    ({"signatures": ("ids", "html")}, ValueError, "signatures must be a non-empty subset"),
+    ({"signatures": ()}, ValueError, "signatures must be a non-empty subset"),
+    ({"signatures": ("text",)}, ValueError, "the 'text' signature needs a tokenizer"),
+    ({"text_first": True}, ValueError, "text_first=True makes the text signature the default"),
+    ({"max_length": 33}, ValueError, r"max_length must be None or an int in \[1, 32\]"),
+    ({"max_length": 0}, ValueError, "max_length must be"),
+    ({"version": -1}, ValueError, "version must be None, 'next' or a non-negative int"),
+    ({"version": "latest"}, ValueError, "version must be"),
+    ({"top_k": 0}, ValueError, "top_k must be a positive int"),
+    ({"jit_compile": "yes"}, TypeError, "jit_compile must be True or False"),
 ])
 def test_bad_options(kwargs, error, match, small_model, tmp_path):
     with pytest.raises(error, match=match):

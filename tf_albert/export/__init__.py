@@ -44,9 +44,9 @@ from tf_albert.export.saved_model import (
 )
 
 __all__ = [
-    "ID_INPUTS",
     "IDS_SIGNATURE",
     "IDS_SIGNATURE_TEXT_FIRST",
+    "ID_INPUTS",
     "TEXT_SIGNATURE",
     "export_saved_model",
     "main",
