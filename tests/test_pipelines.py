@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pipeline_fixtures import CLASS_LABELS, MAX_POSITIONS, model_folders
 
-from tf_albert import AlbertForMaskedLM, AlbertModel
+from tf_albert import AlbertForMaskedLM, AlbertForPreTraining, AlbertModel
 from tf_albert.pipelines import base, pipeline
 from tf_albert.pipelines.base import softmax
 from tf_albert.tokenization import AlbertTokenizer
@@ -514,6 +514,9 @@ def test_model_resolution(folders, tmp_path, monkeypatch):
         pipeline("question-answering", model=built, tokenizer=tokenizer)
     with pytest.raises(ValueError, match="unknown task 'summarization'; available: fill-mask"):
         pipeline("summarization", model=folders["mlm"])
+    pretraining = AlbertForPreTraining.from_pretrained(folders["mlm"])  # MLM head loaded, SOP head new
+    assert_same_results(pipeline("fill-mask", model=pretraining, tokenizer=tokenizer)(TEXTS[1]),
+                        pipeline("fill-mask", model=folders["mlm"])(TEXTS[1]))
     assert pipeline(model=folders["qa"]).task == "question-answering"  # from config.json's architectures
     assert pipeline("ner", model=folders["tok"]).task == "token-classification"
     # a model shipped inside the package, by name

@@ -219,9 +219,8 @@ def _masked_softmax(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
 def best_spans(start: np.ndarray, end: np.ndarray, allowed: np.ndarray, k: int, max_answer_len: int):
     """The k best (start, end, score) with start <= end < start + max_answer_len, both at allowed tokens."""
     scores = np.outer(start, end)
-    scores = np.tril(np.triu(scores), max_answer_len - 1)
-    valid = np.triu(np.ones_like(scores, bool)) & ~np.triu(np.ones_like(scores, bool), max_answer_len)
-    valid &= allowed[:, None] & allowed[None, :]
+    ones = np.ones_like(scores, bool)
+    valid = np.triu(ones) & ~np.triu(ones, max_answer_len) & allowed[:, None] & allowed[None, :]
     flat = np.where(valid, scores, -1.0).ravel()
     k = min(k, int(valid.sum()))
     best = np.argsort(-flat, kind="stable")[:k]  # ties: the first in row-major order, as HF's argmax
