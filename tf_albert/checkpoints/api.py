@@ -45,6 +45,11 @@ def _resolve(name_or_path, hub_options: dict) -> str:
     path = os.fspath(name_or_path)
     if os.path.exists(path) or os.path.exists(path + ".index"):
         return path
+    from tf_albert.pretrained import embedded_model_path
+
+    embedded = embedded_model_path(path)  # a model shipped inside the package, e.g. "tf-albert-tiny"
+    if embedded is not None:
+        return embedded
     if hub.is_hub_id(path):
         return hub.download_model(path, **hub_options)
     raise FileNotFoundError(f"checkpoint not found: {path!r} is not a local folder or file, nor a hub id")
