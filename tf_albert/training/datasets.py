@@ -1,0 +1,514 @@
+"""Fine-tuning data: Python lists, CSV or JSONL → `tf.data` pipelines that `model.fit` takes as they are.
+
+Every builder tokenizes once (Python, `AlbertTokenizer`), then returns a `tf.data.Dataset` of
+`(features, labels)` batches — or `features` alone when there are no labels — that is shuffled (when
+asked, with a seed), padded per batch to its longest row (or to `max_length` with `pad_to_max_length=True`
+for TPUs/XLA), and prefetched:
+
+* `classification_dataset`: single texts or pairs → `labels` [B] (int; float for regression, multi-hot
+  [B, num_labels] for multi-label);
+* `token_classification_dataset`: pre-split words + one label per word → `labels` [B, L], the word's label
+  on its first piece and -100 on the others and on special tokens/padding;
+* `multiple_choice_dataset`: a context with N choices → inputs [B, N, L], `labels` [B];
+* `question_answering_dataset` (in `tf_albert.training.qa`): SQuAD-style examples in sliding windows.
+
+`load_examples(path)` reads CSV/TSV/JSONL/JSON rows; `dataset_from_file(task, path, tokenizer)` does both.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import json
+import os
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from tf_albert.losses import IGNORE_INDEX
+
+TASKS = ("classification", "regression", "multi_label", "token_classification", "multiple_choice",
+         "question_answering")
+
+# Column names tried in order when none is given (GLUE, SWAG, CoNLL and SQuAD conventions).
+TEXT_COLUMNS = ("text", "sentence", "sentence1", "premise", "question1", "startphrase")
+PAIR_COLUMNS = ("text_pair", "sentence2", "hypothesis", "question2")
+LABEL_COLUMNS = ("label", "labels", "score")
+WORD_COLUMNS = ("tokens", "words")
+TAG_COLUMNS = ("ner_tags", "tags", "labels", "label")
+CONTEXT_COLUMNS = ("context", "sent1", "startphrase", "text")
+QUESTION_COLUMNS = ("question", "sent2")
+CHOICE_COLUMNS = ("choices", "endings", "options")
+
+
+# === Reading files ===
+def load_examples(path) -> list[dict]:
+    """Rows of a `.csv`, `.tsv`, `.jsonl` (one JSON object per line) or `.json` file (a list of objects, or
+    `{"data": [...]}`; a SQuAD file is returned as its flat question list, see `qa.read_squad`).
+
+    Example:
+    >>> load_examples("train.csv")[0]  # doctest: +SKIP
+    {'text': 'a fine film', 'label': '1'}
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"data file not found: {path!r}")
+    lower = path.lower()
+    if lower.endswith((".csv", ".tsv")):
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f, delimiter="\t" if lower.endswith(".tsv") else ","))
+        if not rows:
+            raise ValueError(f"{path!r} has no rows (a header line and at least one row are needed)")
+        return rows
+    if lower.endswith(".jsonl"):
+        rows = []
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except ValueError as e:
+                        raise ValueError(f"{path!r} line {n} is not JSON: {e}") from None
+                    if not isinstance(rows[-1], dict):
+                        raise ValueError(f"{path!r} line {n} must be a JSON object, got {type(rows[-1]).__name__}")
+        return rows
+    if lower.endswith(".json"):
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        if isinstance(data, dict) and isinstance(data.get("data"), list):
+            if data["data"] and isinstance(data["data"][0], dict) and "paragraphs" in data["data"][0]:
+                from tf_albert.training.qa import flatten_squad
+
+                return flatten_squad(data)
+            data = data["data"]
+        if not isinstance(data, list):
+            raise ValueError(f"{path!r} must hold a list of objects (or {{'data': [...]}})")
+        return data
+    raise ValueError(f"unsupported data file {path!r}: use .csv, .tsv, .jsonl or .json")
+
+
+def pick_column(rows: Sequence[Mapping], given: str | None, candidates: Sequence[str], what: str,
+                required: bool = True) -> str | None:
+    """The column to use: `given` (checked), else the first of `candidates` present in the first row."""
+    if not rows:
+        raise ValueError("no examples")
+    keys = list(rows[0].keys())
+    if given is not None:
+        if given not in rows[0]:
+            raise ValueError(f"{what} column {given!r} not found; the data has columns {keys}")
+        return given
+    for name in candidates:
+        if name in rows[0]:
+            return name
+    if required:
+        raise ValueError(f"no {what} column: give one (tried {list(candidates)}); the data has columns {keys}")
+    return None
+
+
+# === Label vocabularies ===
+def label_vocabulary(values) -> list:
+    """Sorted distinct labels (ints sort numerically, strings alphabetically)."""
+    distinct = set(values)
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in distinct):
+        return sorted(int(v) for v in distinct)
+    return sorted(str(v) for v in distinct)
+
+
+def to_label_ids(values, label2id: Mapping | None, what: str = "label") -> tuple[list[int], dict]:
+    """Label values → ids. With `label2id` (str → id) unknown labels raise; without, integer labels
+    0..n-1 are kept and anything else is numbered in sorted order."""
+    values = list(values)
+    if values and all(isinstance(v, str) and v.strip().lstrip("-").isdigit() for v in values):
+        values = [int(v) for v in values]  # "0", "1", "10" from CSV files are class ids, not names
+    if label2id is None:
+        vocab = label_vocabulary(values)
+        ints = all(isinstance(v, int) for v in vocab)
+        if ints and vocab and min(vocab) >= 0:
+            label2id = {str(i): i for i in range(max(vocab) + 1)}
+        else:
+            label2id = {str(v): i for i, v in enumerate(vocab)}
+    ids = []
+    for k, v in enumerate(values):
+        key = str(v)
+        if key not in label2id:
+            raise ValueError(f"{what} {v!r} (example {k}) is not one of the known labels {sorted(label2id)}")
+        ids.append(int(label2id[key]))
+    return ids, dict(label2id)
+
+
+# === Encoding ===
+def _check_texts(texts, name: str) -> list[str]:
+    if isinstance(texts, str) or not isinstance(texts, Sequence):
+        raise TypeError(f"{name} must be a list of strings, got {type(texts).__name__}")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"{name}[{i}] must be a str, got {type(t).__name__}: {t!r}")
+    return list(texts)
+
+
+def _check_length(max_length):
+    if not isinstance(max_length, (int, np.integer)) or max_length < 4:
+        raise ValueError(f"max_length must be an int >= 4, got {max_length!r}")
+
+
+def encode_classification(tokenizer, texts, text_pairs=None, max_length: int = 128) -> dict[str, list]:
+    """Token ids (with `[CLS]`/`[SEP]`), type ids and masks of texts or pairs, truncated to `max_length`."""
+    _check_length(max_length)
+    texts = _check_texts(texts, "texts")
+    if text_pairs is not None:
+        text_pairs = _check_texts(text_pairs, "text_pairs")
+        if len(text_pairs) != len(texts):
+            raise ValueError(f"texts has {len(texts)} items but text_pairs has {len(text_pairs)}")
+    enc = tokenizer(texts, text_pairs, truncation=True, max_length=int(max_length))
+    return {k: enc[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
+
+
+def word_ids_from_offsets(offsets, word_spans, special_mask) -> list[int | None]:
+    """For each token, the index of the word it belongs to (None for special tokens).
+
+    A token belongs to the first word that ends after the token's start, so a lone `▁` piece (whose span
+    is that of the next character) goes with the word that follows, as in HF's `word_ids()`.
+    """
+    ends = [e for _, e in word_spans]
+    out: list[int | None] = []
+    for (start, end), special in zip(offsets, special_mask):
+        if special:
+            out.append(None)
+            continue
+        k = bisect.bisect_right(ends, start)
+        out.append(k if k < len(word_spans) else None)
+    return out
+
+
+def align_labels(word_ids: Sequence[int | None], word_labels: Sequence[int], label_all_subtokens: bool = False,
+                 ignore_index: int = IGNORE_INDEX) -> list[int]:
+    """Per-token labels: the word's label on its first piece; -100 on later pieces (unless
+    `label_all_subtokens`) and on special tokens.
+
+    Example:
+    >>> align_labels([None, 0, 0, 1, None], [7, 8])
+    [-100, 7, -100, 8, -100]
+    """
+    out, previous = [], None
+    for w in word_ids:
+        if w is None:
+            out.append(ignore_index)
+        elif w != previous or label_all_subtokens:
+            out.append(int(word_labels[w]))
+        else:
+            out.append(ignore_index)
+        previous = w
+    return out
+
+
+def encode_token_classification(tokenizer, words, word_labels=None, max_length: int = 128,
+                                label_all_subtokens: bool = False) -> dict[str, list]:
+    """Encodes pre-split words (joined with spaces) and aligns one label per word to the pieces.
+
+    Returns `input_ids`, `token_type_ids`, `attention_mask`, `word_ids` (and `labels` when given).
+    """
+    _check_length(max_length)
+    if isinstance(words, str) or not isinstance(words, Sequence):
+        raise TypeError(f"words must be a list of lists of words, got {type(words).__name__}")
+    texts, spans = [], []
+    for i, ws in enumerate(words):
+        if isinstance(ws, str) or not isinstance(ws, Sequence):
+            raise TypeError(f"words[{i}] must be a list of words, got {type(ws).__name__}: {ws!r}")
+        pos, sp = 0, []
+        for j, w in enumerate(ws):
+            if not isinstance(w, str):
+                raise TypeError(f"words[{i}][{j}] must be a str, got {type(w).__name__}: {w!r}")
+            sp.append((pos, pos + len(w)))
+            pos += len(w) + 1
+        texts.append(" ".join(ws))
+        spans.append(sp)
+    if word_labels is not None:
+        if len(word_labels) != len(words):
+            raise ValueError(f"words has {len(words)} examples but labels has {len(word_labels)}")
+        for i, (ws, ls) in enumerate(zip(words, word_labels)):
+            if len(ws) != len(ls):
+                raise ValueError(f"example {i} has {len(ws)} words but {len(ls)} labels")
+    enc = tokenizer(texts, truncation=True, max_length=int(max_length), return_offsets_mapping=True,
+                    return_special_tokens_mask=True)
+    out = {k: enc[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
+    out["word_ids"] = [word_ids_from_offsets(o, s, m) for o, s, m in
+                       zip(enc["offset_mapping"], spans, enc["special_tokens_mask"])]
+    if word_labels is not None:
+        out["labels"] = [align_labels(w, ls, label_all_subtokens) for w, ls in zip(out["word_ids"], word_labels)]
+    return out
+
+
+def encode_multiple_choice(tokenizer, contexts, choices, questions=None, max_length: int = 128) -> dict:
+    """Each (context, choice) as a pair — `question + " " + choice` when questions are given — giving
+    `input_ids` etc. as lists [example][choice][token]. Every example needs the same number of choices."""
+    contexts = _check_texts(contexts, "contexts")
+    if len(choices) != len(contexts):
+        raise ValueError(f"contexts has {len(contexts)} items but choices has {len(choices)}")
+    if questions is not None:
+        questions = _check_texts(questions, "questions")
+        if len(questions) != len(contexts):
+            raise ValueError(f"contexts has {len(contexts)} items but questions has {len(questions)}")
+    n = None
+    firsts, seconds = [], []
+    for i, opts in enumerate(choices):
+        opts = _check_texts(opts, f"choices[{i}]")
+        if n is None:
+            n = len(opts)
+        if len(opts) != n or n < 2:
+            raise ValueError(f"every example needs the same number (>= 2) of choices; example 0 has {n}, "
+                             f"example {i} has {len(opts)}")
+        for c in opts:
+            firsts.append(contexts[i])
+            seconds.append(f"{questions[i]} {c}" if questions is not None else c)
+    flat = encode_classification(tokenizer, firsts, seconds, max_length)
+    return {k: [v[i * n:(i + 1) * n] for i in range(len(contexts))] for k, v in flat.items()}
+
+
+# === tf.data ===
+def _ragged(rows, dtype):
+    import tensorflow as tf
+
+    lengths = np.array([len(r) for r in rows], np.int64)
+    flat = np.concatenate([np.asarray(r, dtype) for r in rows]) if len(rows) else np.zeros([0], dtype)
+    return tf.RaggedTensor.from_row_lengths(flat, lengths)
+
+
+def make_dataset(features: Mapping[str, list], labels=None, *, batch_size: int = 32, shuffle: bool = False,
+                 seed: int = 0, pad_token_id: int = 0, label_pad_value=IGNORE_INDEX, max_length: int | None = None,
+                 pad_to_max_length: bool = False, pad_to_multiple_of: int | None = None,
+                 drop_remainder: bool = False, num_choices: int | None = None, per_token_labels: bool = False):
+    """`tf.data` of encoded examples: optional seeded shuffle, per-batch padding, prefetch.
+
+    Args:
+        features: {name: list of token lists} (`input_ids`, `token_type_ids`, `attention_mask`); for
+            multiple choice, lists of per-choice token lists.
+        labels: None; a list of scalars (class ids / floats); a list of equal-length vectors (multi-hot);
+            a list of per-token lists (`per_token_labels=True`; padded with `label_pad_value`); or a dict
+            of such lists.
+        batch_size: global batch size.
+        shuffle, seed: shuffle the examples each epoch, in an order that depends only on `seed`.
+        pad_to_max_length: pad every batch to `max_length` (static shapes for TPU/XLA) instead of its longest.
+        pad_to_multiple_of: round the padded length up (fewer distinct shapes to trace/compile).
+        drop_remainder: drop the last partial batch (static batch dimension).
+    """
+    import tensorflow as tf
+
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if pad_to_max_length and not max_length:
+        raise ValueError("pad_to_max_length needs max_length")
+    names = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in features]
+    n = len(features["input_ids"])
+    if n == 0:
+        raise ValueError("no examples to build a dataset from")
+    tensors, pad_values = {}, {}
+    for k in names:
+        rows = features[k]
+        if num_choices:
+            rows = [np.asarray(_pad_rows(ex, 0 if k != "input_ids" else pad_token_id)).ravel() for ex in rows]
+        tensors[k] = _ragged(rows, np.int32)
+        pad_values[k] = np.int32(pad_token_id if k == "input_ids" else 0)
+    label_struct = None
+    if labels is not None:
+        label_dict = labels if isinstance(labels, Mapping) else {"labels": labels}
+        label_struct = {}
+        for k, v in label_dict.items():
+            if len(v) != n:
+                raise ValueError(f"{k} has {len(v)} entries for {n} examples")
+            if per_token_labels and k == "labels":
+                label_struct[k] = ("ragged", _ragged(v, np.int32))
+            else:
+                arr = np.asarray(v)
+                arr = arr.astype(np.float32) if arr.dtype.kind == "f" else arr.astype(np.int32)
+                label_struct[k] = ("dense", tf.constant(arr))
+
+    def element(i):
+        x = {k: t[i] for k, t in tensors.items()}
+        if num_choices:
+            x = {k: tf.reshape(v, [num_choices, -1]) for k, v in x.items()}
+        if label_struct is None:
+            return x
+        y = {k: t[i] for k, (_, t) in label_struct.items()}
+        return x, (y["labels"] if list(y) == ["labels"] else y)
+
+    ds = tf.data.Dataset.range(n)
+    if shuffle:
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    seq = max_length if pad_to_max_length else None
+    x_shape = {k: ([num_choices, seq] if num_choices else [seq]) for k in names}
+    if label_struct is None:
+        shapes, values = x_shape, pad_values
+    else:
+        y_shape = {k: ([seq] if kind == "ragged" else t.shape[1:]) for k, (kind, t) in label_struct.items()}
+        y_vals = {k: (np.int32(label_pad_value) if kind == "ragged" else
+                      tf.constant(0, t.dtype)) for k, (kind, t) in label_struct.items()}
+        if list(label_struct) == ["labels"]:
+            y_shape, y_vals = y_shape["labels"], y_vals["labels"]
+        shapes, values = (x_shape, y_shape), (pad_values, y_vals)
+    ds = ds.padded_batch(batch_size, padded_shapes=shapes, padding_values=values, drop_remainder=drop_remainder)
+    if pad_to_multiple_of and not pad_to_max_length:
+        ds = ds.map(_round_up(pad_to_multiple_of, pad_values, label_pad_value, max_length, per_token_labels),
+                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _pad_rows(rows, value):
+    width = max(len(r) for r in rows)
+    return [list(r) + [value] * (width - len(r)) for r in rows]
+
+
+def _round_up(multiple: int, pad_values: dict, label_pad_value, max_length, per_token_labels: bool):
+    import tensorflow as tf
+
+    def pad(t, value):
+        length = tf.shape(t)[-1]
+        target = (length + multiple - 1) // multiple * multiple
+        if max_length:
+            target = tf.minimum(target, max(max_length, 1))
+        target = tf.maximum(target, length)
+        paddings = tf.concat([tf.zeros([tf.rank(t) - 1, 2], tf.int32),
+                              tf.reshape(tf.stack([0, target - length]), [1, 2])], 0)
+        return tf.pad(t, paddings, constant_values=tf.cast(value, t.dtype))
+
+    def fn(x, y=None):
+        x = {k: pad(v, pad_values[k]) for k, v in x.items()}
+        if y is None:
+            return x
+        if per_token_labels:
+            if isinstance(y, dict):
+                y = {k: (pad(v, label_pad_value) if k == "labels" else v) for k, v in y.items()}
+            else:
+                y = pad(y, label_pad_value)
+        return x, y
+
+    return fn
+
+
+# === Builders per head ===
+def classification_dataset(tokenizer, texts, labels=None, text_pairs=None, *, max_length: int = 128,
+                           label2id: Mapping | None = None, problem_type: str = "single_label_classification",
+                           num_labels: int | None = None, **dataset_kwargs):
+    """Sequence classification (single texts or pairs), regression or multi-label → `(features, labels)`.
+
+    Args:
+        tokenizer: an `AlbertTokenizer`.
+        texts, text_pairs: lists of strings (pairs for NLI/paraphrase tasks).
+        labels: class labels (ints, or strings mapped by `label2id`/sorted order); floats for
+            `problem_type="regression"`; lists of class labels per example for "multi_label_classification".
+        max_length: truncation length.
+        **dataset_kwargs: `batch_size`, `shuffle`, `seed`, `pad_to_max_length`, `pad_to_multiple_of`,
+            `drop_remainder` (see `make_dataset`).
+
+    Returns:
+        A `tf.data.Dataset`; its `label2id` attribute maps label names to ids (classification).
+
+    Example:
+    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
+    >>> ds = classification_dataset(tok, ["good film", "bad film", "a fine one"], [1, 0, 1], batch_size=2)
+    >>> x, y = next(iter(ds))
+    >>> sorted(x), y.numpy().tolist()
+    (['attention_mask', 'input_ids', 'token_type_ids'], [1, 0])
+    """
+    features = encode_classification(tokenizer, texts, text_pairs, max_length)
+    y, mapping = None, None
+    if labels is not None:
+        if len(labels) != len(features["input_ids"]):
+            raise ValueError(f"texts has {len(features['input_ids'])} items but labels has {len(labels)}")
+        if problem_type == "regression":
+            try:
+                y = [float(v) for v in labels]
+            except (TypeError, ValueError):
+                bad = next(v for v in labels if not _is_number(v))
+                raise ValueError(f"regression labels must be numbers, got {bad!r}") from None
+        elif problem_type == "multi_label_classification":
+            flat = [v for vs in labels for v in vs]
+            ids, mapping = to_label_ids(flat, label2id)
+            n = num_labels or len(mapping)
+            y, k = [], 0
+            for vs in labels:
+                row = np.zeros(n, np.float32)
+                row[ids[k:k + len(vs)]] = 1.0
+                k += len(vs)
+                y.append(row)
+        elif problem_type == "single_label_classification":
+            y, mapping = to_label_ids(labels, label2id)
+        else:
+            raise ValueError(f"problem_type must be one of 'single_label_classification', 'regression', "
+                             f"'multi_label_classification', got {problem_type!r}")
+    ds = make_dataset(features, y, pad_token_id=tokenizer.pad_token_id, max_length=max_length, **dataset_kwargs)
+    ds.label2id = mapping
+    return ds
+
+
+def _is_number(v) -> bool:
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def token_classification_dataset(tokenizer, words, labels=None, *, max_length: int = 128,
+                                 label2id: Mapping | None = None, label_all_subtokens: bool = False,
+                                 **dataset_kwargs):
+    """Token classification (NER, POS): pre-split words with one label per word.
+
+    The label goes on the word's first piece; its other pieces, special tokens and padding get -100
+    (`label_all_subtokens=True` labels every piece). String labels are mapped by `label2id` (default:
+    sorted order); the mapping is the dataset's `label2id` attribute.
+
+    Example:
+    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
+    >>> ds = token_classification_dataset(tok, [["Paris", "is", "nice"]], [["LOC", "O", "O"]])
+    >>> ds.label2id
+    {'LOC': 0, 'O': 1}
+    """
+    y, mapping = None, None
+    if labels is not None:
+        flat = [v for vs in labels for v in vs]
+        ids, mapping = to_label_ids(flat, label2id)
+        y, k = [], 0
+        for vs in labels:
+            y.append(ids[k:k + len(vs)])
+            k += len(vs)
+    enc = encode_token_classification(tokenizer, words, y, max_length, label_all_subtokens)
+    features = {k: enc[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
+    ds = make_dataset(features, enc.get("labels"), pad_token_id=tokenizer.pad_token_id, max_length=max_length,
+                      per_token_labels=True, **dataset_kwargs)
+    ds.label2id = mapping
+    ds.word_ids = enc["word_ids"]
+    return ds
+
+
+def multiple_choice_dataset(tokenizer, contexts, choices, labels=None, questions=None, *, max_length: int = 128,
+                            **dataset_kwargs):
+    """Multiple choice (SWAG, RACE-style): inputs [B, num_choices, L], `labels` [B] (index of the answer).
+
+    Example:
+    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
+    >>> ds = multiple_choice_dataset(tok, ["The sky is"], [["blue.", "a fish."]], [0])
+    >>> x, y = next(iter(ds))
+    >>> x["input_ids"].shape[:2], y.numpy().tolist()
+    (TensorShape([1, 2]), [0])
+    """
+    enc = encode_multiple_choice(tokenizer, contexts, choices, questions, max_length)
+    num_choices = len(enc["input_ids"][0])
+    y = None
+    if labels is not None:
+        if len(labels) != len(contexts):
+            raise ValueError(f"contexts has {len(contexts)} items but labels has {len(labels)}")
+        y = []
+        for i, v in enumerate(labels):
+            try:
+                v = int(v)
+            except (TypeError, ValueError):
+                raise ValueError(f"labels[{i}] must be the index of the right choice, got {v!r}") from None
+            if not 0 <= v < num_choices:
+                raise ValueError(f"labels[{i}] is {v}; there are {num_choices} choices")
+            y.append(v)
+    return make_dataset(enc, y, pad_token_id=tokenizer.pad_token_id, max_length=max_length,
+                        num_choices=num_choices, **dataset_kwargs)
