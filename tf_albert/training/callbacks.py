@@ -1,0 +1,205 @@
+"""Fault-tolerant training: `BackupAndRestore` that never backs up a diverged model, a NaN stop with a clear
+message, and `fit_resumable`, which continues a killed run with exactly the batches it would have seen.
+
+How resuming works: the training data is one endless stream whose order depends only on its seed (see the
+datasets). Every epoch takes `steps_per_epoch` batches from it. At each epoch end the model weights, the
+optimizer state and the epoch number are backed up. A restarted run reads the epoch number, skips the
+`epoch * steps_per_epoch` batches already trained on, restores the weights and continues with the same
+batches, so its losses equal those of a run that was never interrupted. A kill mid-epoch loses only the
+unfinished part of that epoch, which is trained again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+
+import keras
+
+from tf_albert.training.distribute import apply_distribution_fixes
+
+BACKUP_METADATA = "training_metadata.json"
+RNG_STATE = "rng_state.json"
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite; training stopped and the last good backup was kept."""
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
+class TerminateOnNaN(keras.callbacks.TerminateOnNaN):
+    """Stops training at the first NaN/inf loss and says where and what to try (Keras' own prints only
+    "Invalid loss"). The message is kept in `.message`; `fit_resumable` raises `TrainingDivergedError`
+    with it.
+
+    Example:
+    >>> callback = TerminateOnNaN()
+    >>> model.fit(ds, callbacks=[callback])  # doctest: +SKIP
+    >>> callback.message  # None unless training diverged  # doctest: +SKIP
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.message = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not _finite(loss):
+            lr = None
+            try:
+                lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            except Exception:  # noqa: BLE001 - the rate is only a hint in the message
+                pass
+            self.message = (
+                f"training stopped: the loss became {float(loss)} at epoch {self._epoch + 1}, batch {batch + 1}"
+                + (f" (learning rate {lr:.3g})" if lr is not None else "")
+                + ". Try a lower learning rate or more warm-up steps, gradient clipping (global_clipnorm), "
+                "checking the labels (-100 marks ignored positions; class ids must be < num_labels), or "
+                "float32 instead of mixed precision. The last backup from before the divergence is kept."
+            )
+            print(self.message, file=sys.stderr, flush=True)
+            self.model.stop_training = True
+
+
+class BackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras' `BackupAndRestore` (weights + optimizer state + epoch, saved at epoch ends), plus:
+
+    * the random state of the model's layers (dropout seeds), which Keras' weight files leave out, so a
+      resumed run draws the same dropout masks as one that was never stopped;
+    * no backup of a model whose epoch ended with a non-finite loss, and the backup is kept when training
+      stopped early that way (so a rerun resumes from the last good epoch).
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=True, delete_checkpoint=False):
+        super().__init__(backup_dir, save_freq=save_freq, double_checkpoint=double_checkpoint,
+                         delete_checkpoint=delete_checkpoint)
+        self._diverged = False
+        self._rng_path = os.path.join(backup_dir, RNG_STATE)
+
+    def _seed_states(self):
+        return [v for v in self.model.variables if "seed_generator" in v.path]
+
+    def _save_model(self):
+        super()._save_model()
+        states = self._seed_states()
+        tmp = self._rng_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"epoch": self._current_epoch,
+                       "states": [keras.ops.convert_to_numpy(v).tolist() for v in states]}, f)
+        os.replace(tmp, self._rng_path)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if not os.path.exists(self._rng_path):
+            return
+        with open(self._rng_path, encoding="utf-8") as f:
+            saved = json.load(f)
+        states = self._seed_states()
+        if saved.get("epoch") == backed_up_epoch(self.backup_dir) and len(saved["states"]) == len(states):
+            for v, value in zip(states, saved["states"]):
+                v.assign(keras.ops.convert_to_tensor(value, dtype=v.dtype))
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not _finite((logs or {}).get("loss")):
+            self._diverged = True
+            return
+        super().on_train_batch_end(batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._diverged or not _finite((logs or {}).get("loss")):
+            self._diverged = True
+            return
+        super().on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        if not self._diverged:
+            super().on_train_end(logs)
+
+
+def backed_up_epoch(backup_dir: str) -> int:
+    """The number of epochs completed according to a backup folder (0 when there is none)."""
+    path = os.path.join(backup_dir, BACKUP_METADATA)
+    if not os.path.exists(path):
+        return 0
+    with open(path, encoding="utf-8") as f:
+        return int(json.load(f).get("epoch", 0))
+
+
+def _worker_backup_dir(backup_dir: str) -> str:
+    """Under multi-worker training each worker keeps its own copy (they are identical), so workers never
+    write the same file."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return backup_dir
+    tf_config = json.loads(raw)
+    workers = sum(len(v) for k, v in tf_config.get("cluster", {}).items() if k in ("chief", "worker"))
+    if workers <= 1:
+        return backup_dir
+    task = tf_config.get("task", {})
+    return os.path.join(backup_dir, f"{task.get('type', 'worker')}-{task.get('index', 0)}")
+
+
+def fit_resumable(model, dataset, epochs: int, backup_dir: str, steps_per_epoch: int | None = None,
+                  callbacks=(), validation_data=None, validation_steps=None, verbose="auto"):
+    """`model.fit` that survives being killed: rerun the same call and it continues where it stopped.
+
+    Args:
+        model: a compiled Keras model.
+        dataset: a `tf.data.Dataset` of batches whose order depends only on its seed. A finite dataset is
+            one epoch (it is repeated, `steps_per_epoch` defaults to its length); an endless one needs
+            `steps_per_epoch`.
+        epochs: total epochs, counting those done before an interruption.
+        backup_dir: folder of the backup (created; kept after training so a finished run is not redone).
+        steps_per_epoch: batches per epoch.
+        callbacks: more Keras callbacks (a `CSVLogger(append=True)` keeps one log across restarts).
+        validation_data, validation_steps, verbose: as in `fit`.
+
+    Returns:
+        The Keras `History` of the epochs run by this call.
+
+    Raises:
+        TrainingDivergedError: the loss became NaN/inf (the message says where and what to try).
+
+    Example:
+    >>> history = fit_resumable(model, train_ds, epochs=3, backup_dir="out/backup")  # doctest: +SKIP
+    """
+    import tensorflow as tf
+
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    cardinality = int(dataset.cardinality())
+    if steps_per_epoch is None:
+        if cardinality < 0:
+            raise ValueError("the dataset is endless or of unknown length: give steps_per_epoch")
+        steps_per_epoch = cardinality
+    if not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch must be a positive int, got {steps_per_epoch!r}")
+    if cardinality != tf.data.INFINITE_CARDINALITY:
+        dataset = dataset.repeat()
+    backup_dir = _worker_backup_dir(backup_dir)
+    done = backed_up_epoch(backup_dir)
+    if done:
+        dataset = dataset.skip(done * steps_per_epoch)
+    if not model.built:
+        model.build()
+    apply_distribution_fixes(model)
+    nan_stop = TerminateOnNaN()
+    backup = BackupAndRestore(backup_dir)
+    history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                        callbacks=[nan_stop, backup, *callbacks], validation_data=validation_data,
+                        validation_steps=validation_steps, verbose=verbose, shuffle=False)
+    if nan_stop.message:
+        raise TrainingDivergedError(nan_stop.message)
+    return history
