@@ -1,7 +1,8 @@
 """AlbertTokenizer: HF-identical ids on the hard-string corpus, the HF call API, offsets, saving, robustness.
 
-The expected values come from tests/fixtures/tokenizer/expected.json, written by tools/make_tokenizer_fixtures.py
-with transformers v4's SentencePiece AlbertTokenizer (the reference) and v5's tokenizers-backed one (recorded only).
+The expected values come from tests/fixtures/tokenizer/expected.json, written by
+tools/make_tokenizer_fixtures.py with transformers v4's SentencePiece AlbertTokenizer (the reference) and v5's
+tokenizers-backed one (recorded only).
 """
 
 import json
@@ -70,7 +71,9 @@ def test_offsets_path_gives_the_same_ids(tok):
 def test_options_match_hf_v4(name):
     option = V4["options"][name]
     t = AlbertTokenizer.from_pretrained(FIXTURE_DIR, **option["kwargs"])
-    strings = CORPUS + (FX["extra_special_strings"] if "additional_special_tokens" in option["kwargs"] else [])
+    strings = CORPUS + (
+        FX["extra_special_strings"] if "additional_special_tokens" in option["kwargs"] else []
+    )
     assert [t(s)["input_ids"] for s in strings] == option["ids"]
     assert [t.decode(i) for i in option["ids"]] == option["decode"]
     assert len(t) == option["len"] and t.all_special_ids == option["all_special_ids"]
@@ -83,9 +86,14 @@ def test_additional_special_tokens_get_ids_after_the_vocab():
     assert len(t) == t.vocab_size + 2 == 1502
 
 
-@pytest.mark.parametrize("key,kwargs", [("decode", {}), ("decode_skip", {"skip_special_tokens": True}),
-                                        ("decode_clean", {"skip_special_tokens": True,
-                                                          "clean_up_tokenization_spaces": True})])
+@pytest.mark.parametrize(
+    "key,kwargs",
+    [
+        ("decode", {}),
+        ("decode_skip", {"skip_special_tokens": True}),
+        ("decode_clean", {"skip_special_tokens": True, "clean_up_tokenization_spaces": True}),
+    ],
+)
 def test_decode_matches_hf_v4(tok, key, kwargs):
     assert [tok.decode(ids, **kwargs) for ids in V4["ids"]] == V4[key]
 
@@ -103,8 +111,9 @@ def test_truncation_and_padding_match_hf_v4(tok):
         a, b = FX["pairs"][pair_index]
         budget = kwargs["max_length"] - 3
         n_a, n_b = len(tok.tokenize(a)), len(tok.tokenize(b))
-        impossible = ((kwargs["truncation"] == "only_first" and n_a + n_b > budget and n_a <= n_a + n_b - budget)
-                      or (kwargs["truncation"] == "only_second" and n_a + n_b > budget and n_b <= n_a + n_b - budget))
+        impossible = (
+            kwargs["truncation"] == "only_first" and n_a + n_b > budget and n_a <= n_a + n_b - budget
+        ) or (kwargs["truncation"] == "only_second" and n_a + n_b > budget and n_b <= n_a + n_b - budget)
         if impossible:
             # HF logs an error and returns the sequence untruncated (longer than max_length); we refuse
             assert len(expected["input_ids"]) > kwargs["max_length"]
@@ -118,7 +127,9 @@ def test_truncation_and_padding_match_hf_v4(tok):
 
 
 def test_single_sequence_truncation_matches_hf_v4(tok):
-    assert [tok(s, truncation=True, max_length=10)["input_ids"] for s in CORPUS[:30]] == V4["single_truncation"]
+    assert [tok(s, truncation=True, max_length=10)["input_ids"] for s in CORPUS[:30]] == V4[
+        "single_truncation"
+    ]
 
 
 def test_special_tokens_mask_of_formatted_ids_matches_hf_v4(tok):
@@ -136,7 +147,7 @@ def _v5_difference_reason(s: str) -> str | None:
     low = lower_per_char(s)
     if any(c.isdigit() for c in preprocess_text(s)) and "," in s:
         return "v5 has no <digit>, re-split"
-    if any(c in s for c in "()\"-.–£€") or "``" in s or "''" in s:
+    if any(c in s for c in '()"-.–£€') or "``" in s or "''" in s:
         return "v5 treats ALBERT's user-defined symbols as added tokens"
     if any(t in low for t in ("[mask]", "<unk>", "<pad>")):
         return "v5 matches special tokens without the pre-lowercasing / lstrip rules"
@@ -175,7 +186,8 @@ def test_offsets_point_at_the_original_text(tok):
             assert 0 <= start <= end <= len(s), (s, token)
             if token == tok.unk_token:  # an unknown piece: its span is the unknown characters
                 assert s[start:end].lower() == "<unk>" or any(
-                    tok.unk_token_id in tok.encode(c, add_special_tokens=False) for c in s[start:end])
+                    tok.unk_token_id in tok.encode(c, add_special_tokens=False) for c in s[start:end]
+                )
                 continue
             if token in tok.all_special_tokens:
                 assert s[start:end].lower() == token.lower()
@@ -185,7 +197,8 @@ def test_offsets_point_at_the_original_text(tok):
                 continue
             # the original span, normalised like the tokenizer does, contains the piece
             normalised = tok.sp_model.normalize(preprocess_text(lower_per_char(s[start:end]))).replace(
-                SPIECE_UNDERLINE, " ")
+                SPIECE_UNDERLINE, " "
+            )
             # (final sigma depends on the context outside the span)
             assert text.replace("ς", "σ") in normalised.replace("ς", "σ"), (s, token, s[start:end])
 
@@ -202,8 +215,12 @@ def test_offsets_agree_with_hf_fast_tokenizer(tok):
         differ += 1
         # documented differences: we span both characters of `` and '', the whole surface of an unknown
         # piece with its marks, and v5 shifts offsets after control characters
-        assert ("``" in s or "''" in s or any(unicodedata.category(c) in ("Mn", "Mc") for c in s)
-                or any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in s)), s
+        assert (
+            "``" in s
+            or "''" in s
+            or any(unicodedata.category(c) in ("Mn", "Mc") for c in s)
+            or any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in s)
+        ), s
     assert same >= 95 and differ <= 20
 
 
@@ -227,7 +244,8 @@ def test_call_shapes_dtypes_and_padding(tok):
     n = len(tok(texts[1])["input_ids"])
     assert enc["input_ids"].shape == (2, n) and enc["input_ids"].dtype == np.int64
     assert enc.attention_mask[0].tolist() == [1] * len(tok(texts[0])["input_ids"]) + [0] * (
-        n - len(tok(texts[0])["input_ids"]))
+        n - len(tok(texts[0])["input_ids"])
+    )
     assert (enc["input_ids"][0][enc["attention_mask"][0] == 0] == tok.pad_token_id).all()
     enc = tok(texts, padding="max_length", max_length=40, truncation=True, pad_to_multiple_of=16)
     assert [len(r) for r in enc["input_ids"]] == [48, 48]
@@ -251,8 +269,10 @@ def test_return_tensors_tf(tok):
 
 
 def test_max_length_without_truncation_defaults_to_longest_first(tok):
-    assert tok("word " * 30, max_length=8)["input_ids"] == tok("word " * 30, truncation=True, max_length=8)[
-        "input_ids"]
+    assert (
+        tok("word " * 30, max_length=8)["input_ids"]
+        == tok("word " * 30, truncation=True, max_length=8)["input_ids"]
+    )
     assert len(tok("word " * 30, max_length=8)["input_ids"]) == 8
     assert len(tok("word " * 30, truncation=True)["input_ids"]) == 62  # model_max_length 512 not reached
 
@@ -260,8 +280,9 @@ def test_max_length_without_truncation_defaults_to_longest_first(tok):
 def test_encode_and_helpers(tok):
     ids = tok.encode("Hello [MASK]")
     assert ids[0] == tok.cls_token_id and ids[-1] == tok.sep_token_id and tok.mask_token_id in ids
-    assert tok.encode("a", "b") == tok.build_inputs_with_special_tokens(tok.encode("a", add_special_tokens=False),
-                                                                       tok.encode("b", add_special_tokens=False))
+    assert tok.encode("a", "b") == tok.build_inputs_with_special_tokens(
+        tok.encode("a", add_special_tokens=False), tok.encode("b", add_special_tokens=False)
+    )
     assert tok.create_token_type_ids_from_sequences([7, 8], [9]) == [0, 0, 0, 0, 1, 1]
     assert tok.get_special_tokens_mask([7, 8], [9]) == [1, 0, 0, 1, 0, 1]
     assert tok.get_special_tokens_mask([2, 7, 1, 3], already_has_special_tokens=True) == [1, 0, 1, 1]
@@ -271,7 +292,12 @@ def test_encode_and_helpers(tok):
     assert tok.convert_tokens_to_ids("no-such-piece") == tok.unk_token_id
     assert tok.vocab_size == len(tok) == 1500 and len(tok.get_vocab()) == 1500
     assert (tok.cls_token, tok.sep_token, tok.pad_token, tok.unk_token, tok.mask_token) == (
-        "[CLS]", "[SEP]", "<pad>", "<unk>", "[MASK]")
+        "[CLS]",
+        "[SEP]",
+        "<pad>",
+        "<unk>",
+        "[MASK]",
+    )
     assert tok.batch_encode_plus([("a", "b")])["input_ids"] == [tok.encode("a", "b")]
     assert tok.batch_decode(np.array([tok.encode("a b")]), skip_special_tokens=True) == ["a b"]
 
@@ -294,11 +320,20 @@ def test_pickle_round_trip(tok):
 
 
 def test_save_and_load_round_trip(tmp_path):
-    t = AlbertTokenizer.from_pretrained(FIXTURE_DIR, do_lower_case=True, keep_accents=True, remove_space=False,
-                                        additional_special_tokens=["<ent>"], model_max_length=128)
+    t = AlbertTokenizer.from_pretrained(
+        FIXTURE_DIR,
+        do_lower_case=True,
+        keep_accents=True,
+        remove_space=False,
+        additional_special_tokens=["<ent>"],
+        model_max_length=128,
+    )
     files = t.save_pretrained(str(tmp_path))
-    assert sorted(os.path.basename(f) for f in files) == ["special_tokens_map.json", "spiece.model",
-                                                          "tokenizer_config.json"]
+    assert sorted(os.path.basename(f) for f in files) == [
+        "special_tokens_map.json",
+        "spiece.model",
+        "tokenizer_config.json",
+    ]
     with open(tmp_path / "tokenizer_config.json", encoding="utf-8") as f:
         config = json.load(f)
     assert config["tokenizer_class"] == "AlbertTokenizer" and config["keep_accents"] is True
@@ -386,12 +421,23 @@ def test_bad_arguments_raise_value_errors(tok):
 
 
 def test_sampling_options_are_passed_to_sentencepiece():
-    t = AlbertTokenizer.from_pretrained(FIXTURE_DIR, sp_model_kwargs={"enable_sampling": True, "nbest_size": -1,
-                                                                      "alpha": 0.5})
+    t = AlbertTokenizer.from_pretrained(
+        FIXTURE_DIR, sp_model_kwargs={"enable_sampling": True, "nbest_size": -1, "alpha": 0.5}
+    )
     text = "the population was about 1,234,567 in the documentation"
     segmentations = {tuple(t.tokenize(text)) for _ in range(20)}
     assert len(segmentations) > 1
     assert {t.decode(t.encode(text), skip_special_tokens=True) for _ in range(5)} == {text}
+
+
+def test_docstring_examples_run(monkeypatch):
+    import doctest
+
+    from tf_albert import tokenization
+
+    monkeypatch.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    result = doctest.testmod(tokenization)
+    assert result.attempted >= 5 and result.failed == 0
 
 
 # === Shared character rules ===
@@ -401,16 +447,26 @@ def test_character_tables_reproduce_the_string_rules():
     for text in ["Café ÉTÉ", "İstanbul", "ﬁ ½ ㎏", "한국어", "Ёлка", "ΟΔΟΣ", "x²", "\u212a\u2126"]:
         lowered = "".join(pre_lower.get(ord(c), c) for c in text)
         assert lowered == lower_per_char(text)
-        assert "".join(normalize.get(ord(c), c) for c in lowered) == preprocess_text(lowered, remove_space=False)
+        assert "".join(normalize.get(ord(c), c) for c in lowered) == preprocess_text(
+            lowered, remove_space=False
+        )
 
 
 # === Properties ===
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 # text the fixture model mostly covers: its own characters plus accents, case, odd whitespace and quotes
-_COVERED = sorted({c for i in range(1500) for c in AlbertTokenizer(MODEL).convert_ids_to_tokens(i)
-                   if c != SPIECE_UNDERLINE} - set("<>[]"))
-_MOSTLY_COVERED = st.text(st.one_of(st.sampled_from(_COVERED), st.sampled_from(list("ÉÀÇÑÖéèçñöÅØ \t\n\u00a0`'ΣΟ")),
-                                    st.characters(blacklist_categories=("Cs",))), max_size=40)
+_COVERED = sorted(
+    {c for i in range(1500) for c in AlbertTokenizer(MODEL).convert_ids_to_tokens(i) if c != SPIECE_UNDERLINE}
+    - set("<>[]")
+)
+_MOSTLY_COVERED = st.text(
+    st.one_of(
+        st.sampled_from(_COVERED),
+        st.sampled_from(list("ÉÀÇÑÖéèçñöÅØ \t\n\u00a0`'ΣΟ")),
+        st.characters(blacklist_categories=("Cs",)),
+    ),
+    max_size=40,
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -429,8 +485,10 @@ def test_arbitrary_unicode_never_crashes_and_both_paths_agree(tok, text):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=_MOSTLY_COVERED)
 def test_decode_inverts_encode_up_to_normalisation(tok, text):
-    """decode(encode(x)) is x after the tokenizer's normalisation (pre-lowercasing, remove_space, quotes, NFKD,
-    marks, lower-casing, then SentencePiece's own NFKC/whitespace rules) whenever every piece is in the vocabulary
+    """decode(encode(x)) is x after the tokenizer's normalisation (pre-lowercasing, remove_space, quotes,
+    NFKD,
+    marks, lower-casing, then SentencePiece's own NFKC/whitespace rules) whenever every piece is in the
+    vocabulary
     and x holds no special-token text: unknown characters decode to <unk>, special tokens to themselves."""
     ids = tok.encode(text, add_special_tokens=False)
     assume(tok.unk_token_id not in ids)

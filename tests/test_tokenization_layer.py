@@ -1,4 +1,4 @@
-"""AlbertTokenizerLayer: the Python tokenizer's (and so HF v4's) ids from TensorFlow ops, in tf.data and SavedModel."""
+"""AlbertTokenizerLayer: the Python tokenizer's (so HF v4's) ids from TF ops, in tf.data and SavedModel."""
 
 import json
 import os
@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 tf = pytest.importorskip("tensorflow")
 pytest.importorskip("tensorflow_text")
 
-import keras  # noqa: E402
+import keras
 
-from tf_albert import tokenization_layer  # noqa: E402
-from tf_albert.tokenization import AlbertTokenizer, char_tables  # noqa: E402
-from tf_albert.tokenization_layer import AlbertTokenizerLayer  # noqa: E402
+from tf_albert import tokenization_layer
+from tf_albert.tokenization import AlbertTokenizer, char_tables
+from tf_albert.tokenization_layer import AlbertTokenizerLayer
 
 FIXTURE_DIR = os.path.join(os.path.dirname(__file__), "fixtures", "tokenizer")
 with open(os.path.join(FIXTURE_DIR, "expected.json"), encoding="utf-8") as _f:
@@ -64,15 +64,18 @@ def test_refused_strings_fail_loudly(layer):
         layer(tf.constant(["fine"]), tf.constant(["A\U0001d6ba"]))
     # with keep_accents there is no NFKD, so nothing to refuse
     keep = AlbertTokenizerLayer.from_pretrained(FIXTURE_DIR, keep_accents=True)
-    assert rows(keep(tf.constant(texts))) == V4["options"]["keep_accents"]["ids"][CORPUS.index(texts[0]):][:1] + [
-        V4["options"]["keep_accents"]["ids"][CORPUS.index(t)] for t in texts[1:]]
+    assert rows(keep(tf.constant(texts))) == V4["options"]["keep_accents"]["ids"][CORPUS.index(texts[0]) :][
+        :1
+    ] + [V4["options"]["keep_accents"]["ids"][CORPUS.index(t)] for t in texts[1:]]
 
 
 @pytest.mark.parametrize("name", sorted(V4["options"]))
 def test_options_match_hf_v4(name):
     option = V4["options"][name]
     layer = AlbertTokenizerLayer.from_pretrained(FIXTURE_DIR, **option["kwargs"])
-    strings = CORPUS + (FX["extra_special_strings"] if "additional_special_tokens" in option["kwargs"] else [])
+    strings = CORPUS + (
+        FX["extra_special_strings"] if "additional_special_tokens" in option["kwargs"] else []
+    )
     check = not option["kwargs"].get("keep_accents") and option["kwargs"].get("do_lower_case", True)
     pairs = [(s, e) for s, e in zip(strings, option["ids"]) if not (check and refused(s))]
     got = rows(layer(tf.constant([s for s, _ in pairs])))
@@ -80,7 +83,10 @@ def test_options_match_hf_v4(name):
 
 
 def test_pairs_truncation_and_padding_match_the_python_tokenizer(tok, layer):
-    firsts, seconds = [a for a, b in FX["pairs"] if not refused(b)], [b for a, b in FX["pairs"] if not refused(b)]
+    firsts, seconds = (
+        [a for a, b in FX["pairs"] if not refused(b)],
+        [b for a, b in FX["pairs"] if not refused(b)],
+    )
     got = rows(layer(tf.constant(firsts), tf.constant(seconds)))
     assert got == tok(firsts, seconds)["input_ids"]
     for strategy in ("longest_first", "only_first", "only_second"):
@@ -89,8 +95,20 @@ def test_pairs_truncation_and_padding_match_the_python_tokenizer(tok, layer):
             ok = []
             for a, b in zip(firsts, seconds):
                 try:
-                    ok.append((a, b, tok(a, b, truncation=strategy, max_length=length, padding="max_length",
-                                         return_tensors="np")))
+                    ok.append(
+                        (
+                            a,
+                            b,
+                            tok(
+                                a,
+                                b,
+                                truncation=strategy,
+                                max_length=length,
+                                padding="max_length",
+                                return_tensors="np",
+                            ),
+                        )
+                    )
                 except ValueError:  # the Python tokenizer refuses: so must the layer
                     with pytest.raises(tf.errors.InvalidArgumentError, match="cannot truncate"):
                         fixed(tf.constant([a]), tf.constant([b]))
@@ -105,8 +123,9 @@ def test_hf_truncation_fixture_through_the_layer(tok):
     for (pair_index, kwargs), expected in zip(FX["truncation_cases"], V4["truncation"]):
         if kwargs["padding"] != "max_length" or len(expected["input_ids"]) > kwargs["max_length"]:
             continue
-        layer = AlbertTokenizerLayer.from_tokenizer(tok, sequence_length=kwargs["max_length"],
-                                                    truncation=kwargs["truncation"])
+        layer = AlbertTokenizerLayer.from_tokenizer(
+            tok, sequence_length=kwargs["max_length"], truncation=kwargs["truncation"]
+        )
         a, b = FX["pairs"][pair_index]
         out = layer(tf.constant(a), tf.constant(b))
         assert out["input_ids"].numpy().tolist() == expected["input_ids"]
@@ -127,13 +146,16 @@ def test_static_dynamic_scalar_and_plain_outputs(tok):
     assert longest(tf.constant(["a", "word " * 30]))["input_ids"].shape == (2, 10)
     dynamic = AlbertTokenizerLayer.from_tokenizer(tok)
     assert dynamic(["a", "b c"])["input_ids"].numpy().tolist() == tok(["a", "b c"], padding=True)["input_ids"]
-    assert dynamic({"text": tf.constant(["a"]), "text_pair": tf.constant(["b"])})["input_ids"].numpy().tolist() == [
-        tok.encode("a", "b")]
+    assert dynamic({"text": tf.constant(["a"]), "text_pair": tf.constant(["b"])})[
+        "input_ids"
+    ].numpy().tolist() == [tok.encode("a", "b")]
     assert dynamic((tf.constant(["a"]), tf.constant(["b"])))["token_type_ids"].numpy().tolist() == [
-        tok("a", "b")["token_type_ids"]]
+        tok("a", "b")["token_type_ids"]
+    ]
     plain = AlbertTokenizerLayer.from_tokenizer(tok, add_special_tokens=False)
-    assert rows(plain(tf.constant(["a b"]), tf.constant(["c"]))) == [tok("a b", "c", add_special_tokens=False)[
-        "input_ids"]]
+    assert rows(plain(tf.constant(["a b"]), tf.constant(["c"]))) == [
+        tok("a b", "c", add_special_tokens=False)["input_ids"]
+    ]
 
 
 def test_tf_data_map_and_tf_function(tok):
@@ -157,13 +179,16 @@ def test_saved_model_round_trip(tmp_path, tok):
     loaded = tf.saved_model.load(str(tmp_path))
     texts = ["Hello, [MASK]!", "1,000,000 cafés", ""]
     out = loaded.serve(tf.constant(texts))
-    assert out["input_ids"].numpy().tolist() == tok(texts, padding="max_length", max_length=16,
-                                                     truncation=True)["input_ids"]
+    assert (
+        out["input_ids"].numpy().tolist()
+        == tok(texts, padding="max_length", max_length=16, truncation=True)["input_ids"]
+    )
 
 
 def test_config_and_keras_file_round_trip(tmp_path, tok):
-    layer = AlbertTokenizerLayer.from_tokenizer(tok, sequence_length=9, truncation="only_first",
-                                                additional_special_tokens=["<ent>"])
+    layer = AlbertTokenizerLayer.from_tokenizer(
+        tok, sequence_length=9, truncation="only_first", additional_special_tokens=["<ent>"]
+    )
     config = layer.get_config()
     json.dumps(config)  # JSON-serialisable: the model travels as base64 text
     clone = AlbertTokenizerLayer.from_config(config)
@@ -175,6 +200,14 @@ def test_config_and_keras_file_round_trip(tmp_path, tok):
     model.save(str(tmp_path / "tok.keras"))
     reloaded = keras.models.load_model(str(tmp_path / "tok.keras"))
     assert reloaded(texts)["input_ids"].numpy().tolist() == layer(texts)["input_ids"].numpy().tolist()
+
+
+def test_docstring_example_runs(monkeypatch):
+    import doctest
+
+    monkeypatch.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    result = doctest.testmod(tokenization_layer, extraglobs={"tf": tf})
+    assert result.attempted >= 3 and result.failed == 0
 
 
 # === Errors ===
@@ -199,8 +232,9 @@ def test_bad_inputs_and_arguments(tok, layer):
         AlbertTokenizerLayer.from_tokenizer(tok, truncation="middle")
     with pytest.raises(TypeError, match="AlbertTokenizer"):
         AlbertTokenizerLayer.from_tokenizer("spiece.model")
-    sampling = AlbertTokenizer.from_pretrained(FIXTURE_DIR, sp_model_kwargs={"enable_sampling": True,
-                                                                             "nbest_size": -1, "alpha": 0.1})
+    sampling = AlbertTokenizer.from_pretrained(
+        FIXTURE_DIR, sp_model_kwargs={"enable_sampling": True, "nbest_size": -1, "alpha": 0.1}
+    )
     with pytest.raises(ValueError, match="sampling"):
         AlbertTokenizerLayer.from_tokenizer(sampling)
     with pytest.raises(FileNotFoundError, match="missing.model"):
@@ -233,8 +267,11 @@ def test_viterbi_breaks_ties_like_python_sentencepiece(tok, layer):
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30).filter(lambda s: not refused(s))
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(texts=st.lists(_TEXT, min_size=1, max_size=16), pairs=st.booleans())
 def test_arbitrary_unicode_matches_the_python_tokenizer(tok, layer, texts, pairs):
     if pairs:
@@ -247,10 +284,25 @@ def test_arbitrary_unicode_matches_the_python_tokenizer(tok, layer, texts, pairs
 @pytest.mark.slow
 def test_many_random_strings_match_the_python_tokenizer(tok, layer):
     rng = random.Random(1)
-    texts = ["".join(chr(rng.choice([rng.randrange(32, 0x250), rng.randrange(0x370, 0x400),
-                                     rng.randrange(0x3000, 0xa000), rng.randrange(0x1f300, 0x1f700)]))
-                     for _ in range(rng.randrange(0, 80))) for _ in range(3000)]
+    texts = [
+        "".join(
+            chr(
+                rng.choice(
+                    [
+                        rng.randrange(32, 0x250),
+                        rng.randrange(0x370, 0x400),
+                        rng.randrange(0x3000, 0xA000),
+                        rng.randrange(0x1F300, 0x1F700),
+                    ]
+                )
+            )
+            for _ in range(rng.randrange(0, 80))
+        )
+        for _ in range(3000)
+    ]
     texts = [t for t in texts if not refused(t)]
     assert rows(layer(tf.constant(texts))) == tok(texts)["input_ids"]
-    np.testing.assert_array_equal(layer(tf.constant(texts[:5]))["attention_mask"].numpy().sum(1),
-                                  [len(i) for i in tok(texts[:5])["input_ids"]])
+    np.testing.assert_array_equal(
+        layer(tf.constant(texts[:5]))["attention_mask"].numpy().sum(1),
+        [len(i) for i in tok(texts[:5])["input_ids"]],
+    )

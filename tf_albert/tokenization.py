@@ -1,20 +1,22 @@
 """ALBERT tokenizer: SentencePiece with ids identical to Hugging Face's ``AlbertTokenizer``.
 
-The reference is the SentencePiece-based ("slow") ``AlbertTokenizer`` of transformers v4. Tokenizing a text runs:
+The reference is the SentencePiece-based ("slow") ``AlbertTokenizer`` of transformers v4. Tokenizing a text
+runs:
 
 1. **pre-lowercasing** (``do_lower_case``): every character outside a special token is lower-cased on its own
    (``str.lower`` per character, so no Greek final-sigma context), special tokens are left as they are;
-2. **special-token split**: special tokens (``[CLS] [SEP] <pad> <unk> [MASK]`` and additional ones) are cut out of
-   the lower-cased text as whole tokens, even inside words (``"a[MASK]b"``); ``[MASK]`` strips the whitespace on its
-   left;
-3. per remaining chunk, **preprocessing**: ``remove_space`` strips and collapses whitespace, ````` `` ````` and
-   ``''`` become ``"``, NFKD and removal of combining characters unless ``keep_accents``, ``str.lower`` of the whole
-   chunk (here final sigma context *does* apply, to capitals produced by NFKD);
-4. **SentencePiece** encoding of the chunk, then pieces ending in ``<digit>,`` are re-encoded without the comma and
-   the comma becomes its own piece (``"9,"`` -> ``"9" ","``), as in Google's ALBERT/BERT tokenization.
+2. **special-token split**: special tokens (``[CLS] [SEP] <pad> <unk> [MASK]`` and additional ones) are cut
+   out of the lower-cased text as whole tokens, even inside words (``"a[MASK]b"``); ``[MASK]`` strips the
+   whitespace on its left;
+3. per remaining chunk, **preprocessing**: ``remove_space`` strips and collapses whitespace, ````` `` `````
+   and ``''`` become ``"``, NFKD and removal of combining characters unless ``keep_accents``, ``str.lower`` of
+   the whole chunk (here final sigma context *does* apply, to capitals produced by NFKD);
+4. **SentencePiece** encoding of the chunk, then pieces ending in ``<digit>,`` are re-encoded without the
+   comma and the comma becomes its own piece (``"9,"`` -> ``"9" ","``), as in Google's ALBERT/BERT
+   tokenization.
 
-The character rules shared with the in-graph :class:`~tf_albert.tokenization_layer.AlbertTokenizerLayer` (whitespace,
-combining marks, digits, the per-character normalisation tables) are defined once in this module.
+The character rules shared with the in-graph :class:`~tf_albert.tokenization_layer.AlbertTokenizerLayer`
+(whitespace, combining marks, digits, the per-character normalisation tables) are defined once in this module.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import os
 import re
 import shutil
 import unicodedata
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import sentencepiece as spm
@@ -38,8 +41,17 @@ TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
 ADDED_TOKENS_FILE = "added_tokens.json"
 DEFAULT_MODEL_MAX_LENGTH = 512
-# Order of HF's SPECIAL_TOKENS_ATTRIBUTES: decides `all_special_tokens` and the ids given to tokens not in the vocab.
-SPECIAL_TOKEN_ATTRIBUTES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+# Order of HF's SPECIAL_TOKENS_ATTRIBUTES: decides `all_special_tokens` and the ids given to tokens not in the
+# vocab.
+SPECIAL_TOKEN_ATTRIBUTES = (
+    "bos_token",
+    "eos_token",
+    "unk_token",
+    "sep_token",
+    "pad_token",
+    "cls_token",
+    "mask_token",
+)
 DEFAULT_SPECIAL_TOKENS = {
     "bos_token": "[CLS]",
     "eos_token": "[SEP]",
@@ -51,8 +63,8 @@ DEFAULT_SPECIAL_TOKENS = {
 }
 PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
 TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second", "do_not_truncate")
-# Capital sigmas that only appear after NFKD (mathematical alphanumerics); the final `str.lower` turns them into
-# "ς" or "σ" depending on context. The in-graph layer refuses these (see its docstring).
+# Capital sigmas that only appear after NFKD (mathematical alphanumerics); the final `str.lower` turns them
+# into "ς" or "σ" depending on context. The in-graph layer refuses these (see its docstring).
 CONTEXT_SIGMA = "\u03a3"
 
 
@@ -67,13 +79,13 @@ def _ranges(codepoints: Iterable[int]) -> tuple[tuple[int, int], ...]:
     return tuple((lo, hi) for lo, hi in out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def whitespace_ranges() -> tuple[tuple[int, int], ...]:
     """Code points Python's ``str.split()``/``str.strip()`` treat as whitespace (``remove_space``)."""
     return _ranges(c for c in range(0x110000) if chr(c).isspace())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def combining_ranges() -> tuple[tuple[int, int], ...]:
     """Code points with a non-zero canonical combining class (dropped after NFKD unless ``keep_accents``)."""
     return _ranges(c for c in range(0x110000) if unicodedata.combining(chr(c)))
@@ -86,7 +98,7 @@ def char_class(ranges: Sequence[tuple[int, int]], syntax: str = "python") -> str
     return "[" + "".join(parts) + "]"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _combining_re() -> re.Pattern:
     return re.compile(char_class(combining_ranges()) + "+")
 
@@ -98,7 +110,9 @@ def lower_per_char(text: str) -> str:
     return "".join(c.lower() for c in text)
 
 
-def preprocess_text(text: str, remove_space: bool = True, keep_accents: bool = False, do_lower_case: bool = True) -> str:
+def preprocess_text(
+    text: str, remove_space: bool = True, keep_accents: bool = False, do_lower_case: bool = True
+) -> str:
     """The reference ``preprocess_text`` of one chunk (step 3 in the module docstring)."""
     if remove_space:
         text = " ".join(text.split())
@@ -110,18 +124,20 @@ def preprocess_text(text: str, remove_space: bool = True, keep_accents: bool = F
     return text
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def char_tables(do_lower_case: bool, keep_accents: bool) -> tuple[dict[int, str], dict[int, str], str]:
     """Per-character tables for the in-graph layer, derived from this Python's ``unicodedata``.
 
     Returns ``(pre_lower, normalize, sigma_sources)``:
-      * ``pre_lower[c]``: step 1 (``chr(c).lower()``) for the characters it changes (empty if not lower-casing);
-      * ``normalize[c]``: step 3 without whitespace/quote handling, i.e. NFKD, drop combining marks, lower-case
-        each resulting character -- for characters that step 1 may leave behind, where it is not the identity;
+      * ``pre_lower[c]``: step 1 (``chr(c).lower()``) for the characters it changes (empty if not
+        lower-casing);
+      * ``normalize[c]``: step 3 without whitespace/quote handling, i.e. NFKD, drop combining marks,
+        lower-case each resulting character -- for characters that step 1 may leave behind, where it is not
+        the identity;
       * ``sigma_sources``: characters whose ``normalize`` output contains a capital sigma that the reference
         lower-cases with context; the table keeps that sigma upper-case and the layer refuses such text.
-    Applying ``normalize`` character by character equals ``preprocess_text``'s NFKD/combining/lower steps because
-    NFKD decomposes per character and only reorders combining marks, which are dropped.
+    Applying ``normalize`` character by character equals ``preprocess_text``'s NFKD/combining/lower steps
+    because NFKD decomposes per character and only reorders combining marks, which are dropped.
     """
     pre_lower: dict[int, str] = {}
     normalize: dict[int, str] = {}
@@ -164,8 +180,9 @@ class BatchEncoding(dict):
 def _resolve_hub_file(repo_id: str, filename: str) -> str:
     """Resolve ``filename`` of a Hugging Face Hub repository to a local path (not available yet)."""
     raise ValueError(
-        f"{repo_id!r} is not a local folder or file. Downloading {filename!r} from the Hugging Face Hub needs "
-        "`huggingface_hub` (pip install tf_albert[hub]) and network access, which this version does not use yet; "
+        f"{repo_id!r} is not a local folder or file. Downloading {filename!r} from the Hugging Face Hub "
+        "needs `huggingface_hub` (pip install tf_albert[hub]) and network access, which this version "
+        "does not use yet; "
         f"download the repository yourself and pass its folder (containing {VOCAB_FILE})."
     )
 
@@ -173,9 +190,13 @@ def _resolve_hub_file(repo_id: str, filename: str) -> str:
 def _load_sp_model(path: str | None, model_proto: bytes | None, sp_model_kwargs: dict):
     if model_proto is None:
         if path is None:
-            raise ValueError("AlbertTokenizer needs `vocab_file` (path to spiece.model) or `model_proto` (bytes)")
+            raise ValueError(
+                "AlbertTokenizer needs `vocab_file` (path to spiece.model) or `model_proto` (bytes)"
+            )
         if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"vocab_file must be a path to a SentencePiece model, got {type(path).__name__}: {path!r}")
+            raise TypeError(
+                f"vocab_file must be a path to a SentencePiece model, got {type(path).__name__}: {path!r}"
+            )
         if not os.path.isfile(path):
             raise FileNotFoundError(f"SentencePiece model not found: {os.fspath(path)!r}")
         with open(path, "rb") as f:
@@ -185,9 +206,11 @@ def _load_sp_model(path: str | None, model_proto: bytes | None, sp_model_kwargs:
     sp = spm.SentencePieceProcessor(**sp_model_kwargs)
     try:
         sp.LoadFromSerializedProto(bytes(model_proto))
-    except Exception as e:  # sentencepiece raises RuntimeError / OSError with terse messages
+    except (RuntimeError, OSError) as e:  # sentencepiece's messages are terse: add the path
         where = repr(os.fspath(path)) if path is not None else "model_proto"
-        raise ValueError(f"{where} is not a valid SentencePiece model ({len(model_proto)} bytes): {e}") from None
+        raise ValueError(
+            f"{where} is not a valid SentencePiece model ({len(model_proto)} bytes): {e}"
+        ) from None
     return sp, bytes(model_proto)
 
 
@@ -201,7 +224,9 @@ def _token_content(token) -> str:
 
 def _check_text(value, name: str) -> None:
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str (or a list of str for a batch), got {type(value).__name__}: {value!r:.80}")
+        raise TypeError(
+            f"{name} must be a str (or a list of str for a batch), got {type(value).__name__}: {value!r:.80}"
+        )
 
 
 class AlbertTokenizer:
@@ -213,30 +238,33 @@ class AlbertTokenizer:
         remove_space: bool. Strip the text and collapse runs of whitespace. Defaults to ``True``.
         keep_accents: bool. Skip NFKD and the removal of combining marks. Defaults to ``False``.
         bos_token, eos_token, unk_token, sep_token, pad_token, cls_token, mask_token: str. Special tokens; the
-            defaults are ALBERT's (``[CLS] [SEP] <unk> [SEP] <pad> [CLS] [MASK]``). ``mask_token`` swallows the
-            whitespace on its left, like HF's ``AddedToken(lstrip=True)``.
-        additional_special_tokens: list of str. More tokens matched as whole tokens; tokens that are not in the
+            defaults are ALBERT's (``[CLS] [SEP] <unk> [SEP] <pad> [CLS] [MASK]``). ``mask_token`` swallows
+            the whitespace on its left, like HF's ``AddedToken(lstrip=True)``.
+        additional_special_tokens: list of str. More tokens matched as whole tokens; tokens that are not in
+        the
             SentencePiece vocabulary get ids ``vocab_size, vocab_size + 1, ...`` like HF's added tokens.
         sp_model_kwargs: dict. Passed to ``sentencepiece.SentencePieceProcessor`` (e.g. ``enable_sampling``,
             ``nbest_size``, ``alpha`` for subword regularisation).
-        model_max_length: int. Used when truncation/``padding="max_length"`` is asked for without ``max_length``.
-        clean_up_tokenization_spaces: bool. Default of the same-named :meth:`decode` argument (``False`` as in HF).
-        model_proto: bytes. The serialized model, instead of ``vocab_file``.
+        model_max_length: int. Used when truncation/``padding="max_length"`` is asked for without
+        ``max_length``. clean_up_tokenization_spaces: bool. Default of the same-named :meth:`decode` argument
+        (``False`` as in HF). model_proto: bytes. The serialized model, instead of ``vocab_file``.
 
     Example:
 
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
-    >>> tok.tokenize("Hello, [MASK]!")
-    ['▁hello', ',', '[MASK]', '▁', '!']
-    >>> enc = tok(["A short one.", "And a longer, second one."], padding=True, return_tensors="np")
+    >>> tok.tokenize("Return the value, [MASK]!")
+    ['▁return', '▁the', '▁value', ',', '[MASK]', '▁', '!']
+    >>> enc = tok(["Return a list.", "The default value is 1,000."], padding=True, return_tensors="np")
     >>> enc["input_ids"].shape
-    (2, 10)
+    (2, 12)
     >>> tok.decode(enc["input_ids"][0], skip_special_tokens=True)
-    'a short one.'
+    'return a list.'
+    >>> tok("Return a list.", return_offsets_mapping=True)["offset_mapping"][:3]
+    [(0, 0), (0, 6), (7, 8)]
     """
 
-    vocab_files_names = {"vocab_file": VOCAB_FILE}
-    model_input_names = ["input_ids", "token_type_ids", "attention_mask"]
+    vocab_files_names: ClassVar[dict[str, str]] = {"vocab_file": VOCAB_FILE}
+    model_input_names: ClassVar[list[str]] = ["input_ids", "token_type_ids", "attention_mask"]
 
     def __init__(
         self,
@@ -268,8 +296,15 @@ class AlbertTokenizer:
             raise ValueError(f"model_max_length must be a positive int, got {model_max_length!r}")
         self.model_max_length = int(model_max_length)
         self.clean_up_tokenization_spaces = bool(clean_up_tokenization_spaces)
-        tokens = dict(bos_token=bos_token, eos_token=eos_token, unk_token=unk_token, sep_token=sep_token,
-                      pad_token=pad_token, cls_token=cls_token, mask_token=mask_token)
+        tokens = {
+            "bos_token": bos_token,
+            "eos_token": eos_token,
+            "unk_token": unk_token,
+            "sep_token": sep_token,
+            "pad_token": pad_token,
+            "cls_token": cls_token,
+            "mask_token": mask_token,
+        }
         self._special = {k: _token_content(v) for k, v in tokens.items()}
         self.additional_special_tokens = [_token_content(t) for t in (additional_special_tokens or [])]
 
@@ -292,15 +327,19 @@ class AlbertTokenizer:
                 next_id += 1
         self._added_decoder = {i: t for t, i in self._added_encoder.items()}
         self._special_ids = {t: self._token_to_id(t) for t in self.all_special_tokens}
-        # HF's pre-lowercasing protects special tokens in `all_special_tokens` order; the split prefers the longest.
+        # HF's pre-lowercasing protects special tokens in `all_special_tokens` order; the split prefers the
+        # longest.
         specials = self.all_special_tokens
         self._protect_re = re.compile("(" + "|".join(re.escape(t) for t in specials) + ")")
         self._split_re = re.compile(
-            "(" + "|".join(re.escape(t) for t in sorted(specials, key=len, reverse=True)) + ")")
+            "(" + "|".join(re.escape(t) for t in sorted(specials, key=len, reverse=True)) + ")"
+        )
         self._lstrip_tokens = {self._special["mask_token"]}
         self._digit_comma_ids = frozenset(
-            i for i in range(sp.get_piece_size())
-            if not (sp.is_control(i) or sp.is_unknown(i)) and self._is_digit_comma(sp.id_to_piece(i)))
+            i
+            for i in range(sp.get_piece_size())
+            if not (sp.is_control(i) or sp.is_unknown(i)) and self._is_digit_comma(sp.id_to_piece(i))
+        )
         self._unk_id = self._token_to_id(self._special["unk_token"])
         # id-space digit-comma rule: an unknown piece never ends in "<digit>," when "," is a piece of its own
         self._ids_fast_path = sp.piece_to_id(",") != sp.unk_id()
@@ -365,9 +404,11 @@ class AlbertTokenizer:
         self._setup(dict(self._added_encoder))
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(vocab_size={self.vocab_size}, do_lower_case={self.do_lower_case}, "
-                f"remove_space={self.remove_space}, keep_accents={self.keep_accents}, "
-                f"model_max_length={self.model_max_length})")
+        return (
+            f"{type(self).__name__}(vocab_size={self.vocab_size}, do_lower_case={self.do_lower_case}, "
+            f"remove_space={self.remove_space}, keep_accents={self.keep_accents}, "
+            f"model_max_length={self.model_max_length})"
+        )
 
     # === Tokenization ===
     @staticmethod
@@ -417,8 +458,12 @@ class AlbertTokenizer:
         if not self._ids_fast_path:
             return [self.convert_tokens_to_ids(self.tokenize(t)) for t in texts]
         chunked = [self._split_special(t) for t in texts]
-        jobs = [preprocess_text(c, self.remove_space, self.keep_accents, self.do_lower_case)
-                for chunks in chunked for c, special in chunks if not special]
+        jobs = [
+            preprocess_text(c, self.remove_space, self.keep_accents, self.do_lower_case)
+            for chunks in chunked
+            for c, special in chunks
+            if not special
+        ]
         encoded = iter(self.sp_model.encode(jobs, out_type=int) if jobs else [])
         dc = self._digit_comma_ids
         results = []
@@ -434,7 +479,11 @@ class AlbertTokenizer:
                 else:
                     for i in piece_ids:
                         if i in dc:
-                            ids.extend(self.convert_tokens_to_ids(self._fix_digit_comma(self.sp_model.id_to_piece(i))))
+                            ids.extend(
+                                self.convert_tokens_to_ids(
+                                    self._fix_digit_comma(self.sp_model.id_to_piece(i))
+                                )
+                            )
                         else:
                             ids.append(i)
             results.append(ids)
@@ -459,8 +508,10 @@ class AlbertTokenizer:
             pos += len(part)
         return "".join(out), src
 
-    def _aligned_preprocess(self, chunk: str, spans: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
-        """Step 3, carrying for every output character the ``(start, end)`` span of original text it came from."""
+    def _aligned_preprocess(
+        self, chunk: str, spans: list[tuple[int, int]]
+    ) -> tuple[str, list[tuple[int, int]]]:
+        """Step 3, carrying for each output character the ``(start, end)`` original span it came from."""
         chars, idx = list(chunk), list(spans)
         if self.remove_space:
             c2, i2, prev_space = [], [], True
@@ -507,8 +558,9 @@ class AlbertTokenizer:
     def _tokenize_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Ids and ``(start, end)`` character offsets into the original ``text``.
 
-        Follows HF's fast tokenizer: a piece's span leaves out the whitespace its ``▁`` stands for (and invisible
-        format/control characters at its ends); a lone ``▁`` piece gets the span of the next character.
+        Follows HF's fast tokenizer: a piece's span leaves out the whitespace its ``▁`` stands for (and
+        invisible format/control characters at its ends); a lone ``▁`` piece gets the span of the next
+        character.
         """
         low, src = self._aligned_pre_lower(text)
         ids: list[int] = []
@@ -518,7 +570,9 @@ class AlbertTokenizer:
                 ids.append(self._special_ids[chunk])
                 offsets.append((src[start], src[start + len(chunk) - 1] + 1))
                 continue
-            norm, nspan = self._aligned_preprocess(chunk, [(i, i + 1) for i in src[start:start + len(chunk)]])
+            norm, nspan = self._aligned_preprocess(
+                chunk, [(i, i + 1) for i in src[start : start + len(chunk)]]
+            )
             pieces: list[tuple[int, int, int]] = []
             for piece_id, piece, b, e in _encode_with_offsets(self.sp_model, norm):
                 if self._is_digit_comma(piece):
@@ -530,7 +584,9 @@ class AlbertTokenizer:
             for k, (piece_id, b, e) in enumerate(pieces):
                 visible = [j for j in range(b, e) if not norm[j].isspace()]
                 if not visible:  # a lone "▁": the span of what follows
-                    visible = [j for _, b2, e2 in pieces[k + 1:] for j in range(b2, e2) if not norm[j].isspace()][:1]
+                    visible = [
+                        j for _, b2, e2 in pieces[k + 1 :] for j in range(b2, e2) if not norm[j].isspace()
+                    ][:1]
                 ids.append(piece_id)
                 if not visible:
                     offsets.append((src[start], src[start]))
@@ -585,7 +641,7 @@ class AlbertTokenizer:
         return self.sp_model.id_to_piece(index)
 
     def convert_ids_to_tokens(self, ids, skip_special_tokens: bool = False) -> str | list[str]:
-        """Token of an id, or tokens of a sequence of ids (special ones dropped with ``skip_special_tokens``)."""
+        """Token of an id or tokens of a sequence of ids (``skip_special_tokens`` drops special ones)."""
         if isinstance(ids, (int, np.integer)):
             return self._id_to_token(ids)
         special = set(self.all_special_ids) if skip_special_tokens else ()
@@ -606,8 +662,9 @@ class AlbertTokenizer:
                 prev_special = False
         return (out + self.sp_model.decode(current)).strip()
 
-    def decode(self, token_ids, skip_special_tokens: bool = False,
-               clean_up_tokenization_spaces: bool | None = None) -> str:
+    def decode(
+        self, token_ids, skip_special_tokens: bool = False, clean_up_tokenization_spaces: bool | None = None
+    ) -> str:
         """Text of a sequence of ids (list, numpy array or tensor)."""
         tokens = self.convert_ids_to_tokens(_as_id_list(token_ids), skip_special_tokens=skip_special_tokens)
         beyond_vocab = {t for t, i in self._added_encoder.items() if i >= self.vocab_size}
@@ -640,8 +697,11 @@ class AlbertTokenizer:
             return cls + list(token_ids_0) + sep
         return cls + list(token_ids_0) + sep + list(token_ids_1) + sep
 
-    def get_special_tokens_mask(self, token_ids_0, token_ids_1=None, already_has_special_tokens: bool = False):
-        """1 where :meth:`build_inputs_with_special_tokens` adds a token; with ``already_has_special_tokens``, 1 for
+    def get_special_tokens_mask(
+        self, token_ids_0, token_ids_1=None, already_has_special_tokens: bool = False
+    ):
+        """1 where :meth:`build_inputs_with_special_tokens` adds a token; with ``already_has_special_tokens``,
+        1 for
         every id in ``all_special_ids`` (which, as in HF, includes ``<unk>``)."""
         if already_has_special_tokens:
             if token_ids_1 is not None:
@@ -658,13 +718,21 @@ class AlbertTokenizer:
         return first if token_ids_1 is None else first + [1] * (len(token_ids_1) + 1)
 
     # === Encoding ===
-    def encode(self, text: str, text_pair: str | None = None, add_special_tokens: bool = True, **kwargs) -> list[int]:
+    def encode(
+        self, text: str, text_pair: str | None = None, add_special_tokens: bool = True, **kwargs
+    ) -> list[int]:
         """Ids of one text (or pair); accepts the padding/truncation arguments of :meth:`__call__`."""
         _check_text(text, "text")
         if text_pair is not None:
             _check_text(text_pair, "text_pair")
-        return self(text, text_pair, add_special_tokens=add_special_tokens, return_attention_mask=False,
-                    return_token_type_ids=False, **kwargs)["input_ids"]
+        return self(
+            text,
+            text_pair,
+            add_special_tokens=add_special_tokens,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            **kwargs,
+        )["input_ids"]
 
     def encode_plus(self, text, text_pair=None, **kwargs) -> BatchEncoding:
         return self(text, text_pair, **kwargs)
@@ -703,8 +771,10 @@ class AlbertTokenizer:
         pairs = None
         if text_pair is not None:
             if isinstance(text_pair, str) == batched:
-                raise TypeError(f"text and text_pair must both be str or both be lists, got {type(text).__name__} "
-                                f"and {type(text_pair).__name__}")
+                raise TypeError(
+                    f"text and text_pair must both be str or both be lists, got {type(text).__name__} "
+                    f"and {type(text_pair).__name__}"
+                )
             pairs = _as_text_list(text_pair, "text_pair")
             if len(pairs) != len(texts):
                 raise ValueError(f"text has {len(texts)} items but text_pair has {len(pairs)}")
@@ -719,16 +789,17 @@ class AlbertTokenizer:
             enc_b = [self._tokenize_with_offsets(t) for t in pairs] if pairs is not None else None
         else:
             ids_all = self._encode_many(texts + (pairs or []))
-            enc_a = [(i, None) for i in ids_all[:len(texts)]]
-            enc_b = [(i, None) for i in ids_all[len(texts):]] if pairs is not None else None
+            enc_a = [(i, None) for i in ids_all[: len(texts)]]
+            enc_b = [(i, None) for i in ids_all[len(texts) :]] if pairs is not None else None
 
         rows = []
         for k, (ids_a, off_a) in enumerate(enc_a):
             ids_b, off_b = enc_b[k] if enc_b is not None else (None, None)
             if truncation != "do_not_truncate" and max_length is not None:
                 n_special = self.num_special_tokens_to_add(ids_b is not None) if add_special_tokens else 0
-                na, nb = self._truncated_lengths(len(ids_a), None if ids_b is None else len(ids_b),
-                                                 max_length - n_special, truncation)
+                na, nb = self._truncated_lengths(
+                    len(ids_a), None if ids_b is None else len(ids_b), max_length - n_special, truncation
+                )
                 ids_a, off_a = ids_a[:na], off_a[:na] if off_a is not None else None
                 if ids_b is not None:
                     ids_b, off_b = ids_b[:nb], off_b[:nb] if off_b is not None else None
@@ -762,7 +833,9 @@ class AlbertTokenizer:
         if not batched:
             out = BatchEncoding({k: v[0] for k, v in out.items()})
         if return_tensors is not None:
-            out = BatchEncoding({k: _to_tensor(v if batched else [v], k, return_tensors) for k, v in out.items()})
+            out = BatchEncoding(
+                {k: _to_tensor(v if batched else [v], k, return_tensors) for k, v in out.items()}
+            )
         return out
 
     def _strategies(self, padding, truncation, max_length):
@@ -782,7 +855,9 @@ class AlbertTokenizer:
         elif truncation is False:
             truncation = "do_not_truncate"
         if truncation not in TRUNCATION_STRATEGIES:
-            raise ValueError(f"truncation must be True, False or one of {TRUNCATION_STRATEGIES}, got {truncation!r}")
+            raise ValueError(
+                f"truncation must be True, False or one of {TRUNCATION_STRATEGIES}, got {truncation!r}"
+            )
         if max_length is None and (truncation != "do_not_truncate" or padding == "max_length"):
             max_length = self.model_max_length
         return padding, truncation, max_length
@@ -797,17 +872,23 @@ class AlbertTokenizer:
             raise ValueError("truncation='only_second' needs a text_pair")
         if strategy == "only_first" or (strategy == "longest_first" and lb is None):
             if la <= remove:
-                raise ValueError(f"cannot truncate: {remove} tokens must go but the first sequence has {la} "
-                                 f"(budget {budget} after special tokens); use another truncation strategy")
+                raise ValueError(
+                    f"cannot truncate: {remove} tokens must go but the first sequence has {la} "
+                    f"(budget {budget} after special tokens); use another truncation strategy"
+                )
             return la - remove, lb
         if strategy == "only_second":
             if lb <= remove:
-                raise ValueError(f"cannot truncate: {remove} tokens must go but the second sequence has {lb} "
-                                 f"(budget {budget} after special tokens); use another truncation strategy")
+                raise ValueError(
+                    f"cannot truncate: {remove} tokens must go but the second sequence has {lb} "
+                    f"(budget {budget} after special tokens); use another truncation strategy"
+                )
             return la, lb - remove
         if budget < 0:
             raise ValueError(f"max_length is too small for the special tokens (budget {budget})")
-        first = min(abs(lb - la), remove)  # longest_first, as HF: equalise, then split the rest (second gets more)
+        first = min(
+            abs(lb - la), remove
+        )  # longest_first, as HF: equalise, then split the rest (second gets more)
         second = remove - first
         if la > lb:
             return la - first - second // 2, lb - (second - second // 2)
@@ -819,8 +900,13 @@ class AlbertTokenizer:
         target = max(len(r["input_ids"]) for r in rows) if padding == "longest" else max_length
         if multiple:
             target = -(-target // multiple) * multiple
-        fill = {"input_ids": self.pad_token_id, "token_type_ids": 0, "attention_mask": 0,
-                "special_tokens_mask": 1, "offset_mapping": (0, 0)}
+        fill = {
+            "input_ids": self.pad_token_id,
+            "token_type_ids": 0,
+            "attention_mask": 0,
+            "special_tokens_mask": 1,
+            "offset_mapping": (0, 0),
+        }
         for r in rows:
             n = target - len(r["input_ids"])
             if n > 0:
@@ -830,13 +916,16 @@ class AlbertTokenizer:
 
     # === Saving and loading ===
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str, **kwargs) -> "AlbertTokenizer":
+    def from_pretrained(cls, pretrained_model_name_or_path: str, **kwargs) -> AlbertTokenizer:
         """Load from a folder holding ``spiece.model`` (or Google's ``30k-clean.model``) and optionally HF's
-        ``tokenizer_config.json``/``special_tokens_map.json``/``added_tokens.json``, or from a ``.model`` file.
+        ``tokenizer_config.json``/``special_tokens_map.json``/``added_tokens.json``, or from a ``.model``
+        file.
         Keyword arguments override the saved configuration."""
         path = pretrained_model_name_or_path
         if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"pretrained_model_name_or_path must be a path, got {type(path).__name__}: {path!r}")
+            raise TypeError(
+                f"pretrained_model_name_or_path must be a path, got {type(path).__name__}: {path!r}"
+            )
         path = os.fspath(path)
         if os.path.isfile(path):
             return cls(vocab_file=path, **kwargs)
@@ -844,11 +933,18 @@ class AlbertTokenizer:
             if os.path.isabs(path) or path.startswith(".") or os.sep in path.strip("/").replace("/", "", 1):
                 raise FileNotFoundError(f"tokenizer folder not found: {path!r}")
             path = os.path.dirname(_resolve_hub_file(path, VOCAB_FILE))
-        vocab = next((os.path.join(path, n) for n in (VOCAB_FILE, GOOGLE_VOCAB_FILE)
-                      if os.path.isfile(os.path.join(path, n))), None)
+        vocab = next(
+            (
+                os.path.join(path, n)
+                for n in (VOCAB_FILE, GOOGLE_VOCAB_FILE)
+                if os.path.isfile(os.path.join(path, n))
+            ),
+            None,
+        )
         if vocab is None:
             raise FileNotFoundError(
-                f"no SentencePiece model in {path!r}: expected {VOCAB_FILE!r} or {GOOGLE_VOCAB_FILE!r}")
+                f"no SentencePiece model in {path!r}: expected {VOCAB_FILE!r} or {GOOGLE_VOCAB_FILE!r}"
+            )
         config: dict[str, Any] = {}
         for name in (SPECIAL_TOKENS_MAP_FILE, TOKENIZER_CONFIG_FILE):  # the config file wins
             file = os.path.join(path, name)
@@ -866,8 +962,15 @@ class AlbertTokenizer:
             with open(file, encoding="utf-8") as f:
                 added.update({k: int(v) for k, v in json.load(f).items()})
         init: dict[str, Any] = {}
-        for key in ("do_lower_case", "remove_space", "keep_accents", "sp_model_kwargs", "model_max_length",
-                    "clean_up_tokenization_spaces", "additional_special_tokens") + SPECIAL_TOKEN_ATTRIBUTES:
+        for key in (
+            "do_lower_case",
+            "remove_space",
+            "keep_accents",
+            "sp_model_kwargs",
+            "model_max_length",
+            "clean_up_tokenization_spaces",
+            "additional_special_tokens",
+        ) + SPECIAL_TOKEN_ATTRIBUTES:
             if config.get(key) is not None:
                 init[key] = config[key]
         if isinstance(init.get("model_max_length"), (int, float)) and init["model_max_length"] > 1e12:
@@ -896,8 +999,13 @@ class AlbertTokenizer:
         added_decoder = {}
         for tok in self.all_special_tokens:
             added_decoder[str(self._token_to_id(tok))] = {
-                "content": tok, "lstrip": tok in self._lstrip_tokens, "normalized": False, "rstrip": False,
-                "single_word": False, "special": True}
+                "content": tok,
+                "lstrip": tok in self._lstrip_tokens,
+                "normalized": False,
+                "rstrip": False,
+                "single_word": False,
+                "special": True,
+            }
         config = {
             "tokenizer_class": "AlbertTokenizer",
             "do_lower_case": self.do_lower_case,
@@ -911,8 +1019,13 @@ class AlbertTokenizer:
             "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces,
         }
         special_map = dict(self.special_tokens_map)
-        special_map["mask_token"] = {"content": self._special["mask_token"], "lstrip": True, "normalized": False,
-                                     "rstrip": False, "single_word": False}
+        special_map["mask_token"] = {
+            "content": self._special["mask_token"],
+            "lstrip": True,
+            "normalized": False,
+            "rstrip": False,
+            "single_word": False,
+        }
         files = []
         for name, content in ((TOKENIZER_CONFIG_FILE, config), (SPECIAL_TOKENS_MAP_FILE, special_map)):
             file = os.path.join(save_directory, name)
@@ -926,8 +1039,18 @@ class AlbertTokenizer:
 # === Helpers ===
 def clean_up_tokenization(text: str) -> str:
     """HF's ``clean_up_tokenization``: remove spaces before punctuation and English contractions."""
-    for a, b in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-                 (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
+    for a, b in (
+        (" .", "."),
+        (" ?", "?"),
+        (" !", "!"),
+        (" ,", ","),
+        (" ' ", "'"),
+        (" n't", "n't"),
+        (" 'm", "'m"),
+        (" 's", "'s"),
+        (" 've", "'ve"),
+        (" 're", "'re"),
+    ):
         text = text.replace(a, b)
     return text
 
@@ -943,8 +1066,10 @@ def _encode_with_offsets(sp, text: str) -> list[tuple[int, str, int, int]]:
     for i, c in enumerate(text):
         byte_to_char.extend([i] * len(c.encode("utf-8")))
     byte_to_char.append(len(text))
-    return [(p.id, p.piece, byte_to_char[p.begin], byte_to_char[p.end])
-            for p in sp.encode(text, out_type="immutable_proto").pieces]
+    return [
+        (p.id, p.piece, byte_to_char[p.begin], byte_to_char[p.end])
+        for p in sp.encode(text, out_type="immutable_proto").pieces
+    ]
 
 
 def _tok(token) -> str:
@@ -989,13 +1114,16 @@ def _as_text_list(value, name: str) -> list[str]:
 def _to_tensor(rows, key: str, kind: str):
     lengths = {len(r) for r in rows} if key != "length" else set()
     if len(lengths) > 1:
-        raise ValueError(f"cannot make a {kind!r} tensor of {key!r}: sequences have lengths {sorted(lengths)}; "
-                         "pass padding=True or padding='max_length'")
+        raise ValueError(
+            f"cannot make a {kind!r} tensor of {key!r}: sequences have lengths {sorted(lengths)}; "
+            "pass padding=True or padding='max_length'"
+        )
     if key == "length":
         arr = np.asarray(rows, dtype=np.int64)
     else:
-        arr = np.asarray(rows, dtype=np.int64).reshape((len(rows), -1, 2) if key == "offset_mapping"
-                                                        else (len(rows), -1))
+        arr = np.asarray(rows, dtype=np.int64).reshape(
+            (len(rows), -1, 2) if key == "offset_mapping" else (len(rows), -1)
+        )
     if kind == "np":
         return arr
     import tensorflow as tf  # only for return_tensors="tf"

@@ -1,9 +1,9 @@
 """Train the small test SentencePiece model `tests/fixtures/tokenizer/spiece.model`.
 
 The model is trained with the settings Google used for ALBERT's `30k-clean.model` (see the ALBERT README):
-unigram, `<pad>` = 0, `<unk>` = 1, no BOS/EOS, control symbols `[CLS]` `[SEP]` `[MASK]` (ids 2, 3, 4), the same
-user-defined symbols, the default `nmt_nfkc` normaliser, and lower-cased training text. Only the vocabulary size
-is smaller (1500 pieces instead of 30000) so that the file stays small.
+unigram, `<pad>` = 0, `<unk>` = 1, no BOS/EOS, control symbols `[CLS]` `[SEP]` `[MASK]` (ids 2, 3, 4), the
+same user-defined symbols, the default `nmt_nfkc` normaliser, and lower-cased training text. Only the
+vocabulary size is smaller (1500 pieces instead of 30000) so that the file stays small.
 
 Training text (all available offline, no download):
   * docstrings of the Python 3.11 standard-library modules in /usr/lib/python3.11/*.py (PSF License 2.0);
@@ -14,7 +14,8 @@ Run from the repository root (any Python with `sentencepiece` installed):
 
     python tools/train_fixture_spm.py [--stdlib /usr/lib/python3.11] [--out tests/fixtures/tokenizer]
 
-Training is single-threaded and unshuffled, so the same inputs give the same model.
+Training is single-threaded and unshuffled, so the same inputs give the same model; a different Python patch
+release changes a few docstrings and so the model. After retraining, run tools/make_tokenizer_fixtures.py.
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def project_lines(seed: int = 1234) -> list[str]:
     for _ in range(600):
         n = rng.choice([rng.randint(1000, 9999999), rng.randint(1, 999), rng.randint(10**6, 10**9)])
         w1, w2 = rng.choice(words), rng.choice(words)
-        lines.append(f"{w1} {n:,} {w2}, {rng.randint(1, 99)}, {rng.randint(0, 9)}.{rng.randint(0, 99)} and {n}")
+        lines.append(
+            f"{w1} {n:,} {w2}, {rng.randint(1, 99)}, {rng.randint(0, 9)}.{rng.randint(0, 99)} and {n}"
+        )
     multilingual = [
         "καλημέρα κόσμε, η οδός είναι μεγάλη και ο δρόμος μακρύς",
         "ελληνικά γράμματα: α β γ δ ε ζ η θ ι κ λ μ ν ξ ο π ρ σ ς τ υ φ χ ψ ω",
@@ -79,7 +82,7 @@ def project_lines(seed: int = 1234) -> list[str]:
         "emoji 😀 🎉 👍 ❤ ✨ are common in chat messages",
         "русский текст привет мир спасибо",
         "العربية مرحبا بالعالم",
-        "price £100 or €90 – a fair deal (really) - \"quoted\" text.",
+        'price £100 or €90 – a fair deal (really) - "quoted" text.',
     ]
     for i in range(40):
         for line in multilingual:
@@ -89,7 +92,9 @@ def project_lines(seed: int = 1234) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--stdlib", default="/usr/lib/python3.11")
     parser.add_argument("--out", default=os.path.join("tests", "fixtures", "tokenizer"))
     args = parser.parse_args()
@@ -117,7 +122,10 @@ def main() -> None:
     with open(path, "wb") as f:
         f.write(model.getvalue())
     sp = spm.SentencePieceProcessor(model_proto=model.getvalue())
-    print(f"wrote {path}: {len(model.getvalue())} bytes, {sp.get_piece_size()} pieces from {len(sentences)} lines")
+    print(
+        f"wrote {path}: {len(model.getvalue())} bytes, {sp.get_piece_size()} pieces "
+        f"from {len(sentences)} lines"
+    )
     print("first ids:", [sp.id_to_piece(i) for i in range(14)])
 
 
