@@ -101,7 +101,7 @@ def test_pretraining_fit_with_masked_positions(tok, tmp_path):
                   metrics=[MaskedAccuracy(name="mlm_accuracy")], jit_compile=False)
     out = model(next(iter(ds))[0])
     assert out["prediction_logits"].shape == (8, 5, 1500), "MLM logits only at the masked positions"
-    history = model.fit(ds, steps_per_epoch=10, epochs=4, verbose=0).history
+    history = model.fit(ds, steps_per_epoch=6, epochs=3, verbose=0).history
     assert history["loss"][-1] < history["loss"][0] and "mlm_accuracy" in history
 
 
@@ -187,12 +187,18 @@ def test_cli_pretrain_then_finetune(tmp_path):
     assert saved["id2label"] == {"0": "error", "1": "list"}
     assert (tmp_path / "ft" / "log.csv").read_text().count("\n") == 3  # header + 2 epochs
 
-    proc = _run(["-m", "tf_albert.training.finetune", "--task", "classification", "--train",
-                 str(tmp_path / "missing.csv"), "--out", str(tmp_path / "x"), "--model", str(model_dir)])
-    assert proc.returncode == 2 and "missing.csv" in proc.stderr
-    proc = _run(["-m", "tf_albert.training.pretrain", "--corpus", str(corpus), "--out", str(tmp_path / "big"),
-                 "--vocab-size", "5000"])
-    assert proc.returncode == 2 and "vocab_size=5000" in proc.stderr and "<=" in proc.stderr
+
+
+def test_cli_entry_points_report_bad_input(tmp_path, capsys):
+    from tf_albert.training import finetune_main, pretrain_main
+
+    assert finetune_main(["--task", "classification", "--train", str(tmp_path / "missing.csv"),
+                          "--out", str(tmp_path / "x"), "--model", FIXTURE_TOKENIZER]) == 2
+    assert "missing.csv" in capsys.readouterr().err
+    corpus = _tiny_corpus(tmp_path / "corpus")
+    assert pretrain_main(["--corpus", str(corpus), "--out", str(tmp_path / "big"), "--vocab-size", "5000"]) == 2
+    err = capsys.readouterr().err
+    assert "vocab_size=5000" in err and "<=" in err
 
 
 def test_cli_help_lists_the_options():
@@ -210,3 +216,30 @@ def test_cli_help_lists_the_options():
     with pytest.raises(SystemExit) as e:
         finetune_main(["--task", "poetry", "--train", "x", "--out", "y"])
     assert e.value.code == 2
+
+
+def test_finetune_python_api_token_classification_and_qa(tok, tmp_path):
+    from tf_albert import AlbertModel
+    from tf_albert.training import finetune
+
+    folder = tmp_path / "base"
+    keras.utils.set_random_seed(0)
+    AlbertModel(_config()).save_pretrained(str(folder), tokenizer=tok)
+    rows = [{"tokens": ["Paris", "is", "nice"], "ner_tags": ["LOC", "O", "O"]},
+            {"tokens": ["I", "saw", "Rome"], "ner_tags": ["O", "O", "LOC"]}] * 4
+    out = tmp_path / "ner"
+    metrics = finetune("token_classification", rows, str(out), model=str(folder), epochs=2, batch_size=4,
+                       learning_rate=1e-2, verbose=0, log=lambda *_: None)
+    assert metrics["tokens"] == 8 * 3 and 0 <= metrics["accuracy"] <= 1 and "macro_f1" in metrics
+    config = json.loads((out / "model" / "config.json").read_text())
+    assert config["id2label"] == {"0": "LOC", "1": "O"} and config["architectures"] == ["AlbertForTokenClassification"]
+    # rerunning the finished command resumes from its backup: no epoch is trained again
+    finetune("token_classification", rows, str(out), model=str(folder), epochs=2, batch_size=4,
+             learning_rate=1e-2, verbose=0, log=lambda *_: None)
+    assert (out / "log.csv").read_text().count("\n") == 3
+
+    qa = [{"id": str(i), "question": "Who wrote it?", "context": "Ada Lovelace wrote the first program.",
+           "answers": {"text": ["Ada Lovelace"], "answer_start": [0]}} for i in range(8)]
+    metrics = finetune("question_answering", qa, str(tmp_path / "qa"), model=str(folder), epochs=2, batch_size=4,
+                       learning_rate=1e-2, max_length=32, verbose=0, log=lambda *_: None)
+    assert metrics["examples"] == 8 and 0 <= metrics["exact_match"] <= 100 and 0 <= metrics["f1"] <= 100
