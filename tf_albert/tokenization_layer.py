@@ -432,13 +432,15 @@ class AlbertTokenizerLayer(keras.layers.Layer):
         its float scores (the Python tokenizer handles it);
       * input that is not valid UTF-8.
     Additional special tokens that overlap each other are matched leftmost-longest (HF uses a trie that can
-    differ). The segmentation reproduces the Python ``sentencepiece`` 0.2.3 encoder (float32 scores, ties to the
-    earliest-starting piece, user-defined symbols scored ``0.1 * (bytes - 1)``); older ``sentencepiece`` releases
-    score user-defined symbols differently, and so, on rare inputs, does HF's tokenizer running on them.
+    differ). The segmentation reproduces the Python ``sentencepiece`` 0.2.3 encoder (float32 scores, ties to
+    the earliest-starting piece, user-defined symbols scored ``0.1 * (bytes - 1)``); older ``sentencepiece``
+    releases score user-defined symbols differently, and so, on rare inputs, does HF's tokenizer running on
+    them.
 
     Cost: the Viterbi loop takes one step per character of the longest text in a batch, so the layer suits
-    serving (short texts, small batches). To pre-tokenize a training corpus, the Python :class:`AlbertTokenizer`
-    is about 15x faster (see ``benchmarks/bench_tokenizer.py``); both give the same ids.
+    serving (short texts, small batches). To pre-tokenize a training corpus, the Python
+    :class:`AlbertTokenizer` is about 15x faster (see ``benchmarks/bench_tokenizer.py``); both give the same
+    ids.
 
     Example:
 
