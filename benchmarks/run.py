@@ -3,6 +3,7 @@
     python -m benchmarks.run                       # the full table (albert-base, 3 shapes, 3 repeats)
     python -m benchmarks.run --shapes 8x128 --repeats 1 --libs tf_albert,keras_hub
     python -m benchmarks.run --config tiny --shapes 2x16 --repeats 1 --steps 1   # seconds (smoke test)
+    python -m benchmarks.run --report a.json b.json   # the tables again, from saved runs (pooled)
 
 Every (library, shape, mode) measurement runs in a fresh process (benchmarks/workers.py), and the
 libraries take turns within each repeat (the order rotates from one repeat to the next), so slow drift in
@@ -236,7 +237,11 @@ def main(argv=None):
     p.add_argument("--matmul-n", type=int, default=2048, help="size of the square fp32 matmul that gauges the CPU")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per worker process")
     p.add_argument("--json", help="also write every raw record and the machine description here")
+    p.add_argument("--report", nargs="+", metavar="JSON",
+                   help="run nothing: print the tables from earlier --json files (records pooled)")
     args = p.parse_args(argv)
+    if args.report:
+        return report_from_json(args.report)
 
     specs = [x for x in args.libs.split(",") if x]
     for spec in specs:
@@ -265,6 +270,10 @@ def main(argv=None):
 
     def log(record):
         records.append(record)
+        if args.json:  # rewritten after every process, so an interrupted run keeps what it measured
+            with open(args.json + ".tmp", "w") as f:
+                json.dump({"machine": machine, "argv": sys.argv, "records": records}, f, indent=1)
+            os.replace(args.json + ".tmp", args.json)
         shape = f"{record.get('batch')}x{record.get('seq_len')}"
         what = record.get("error") or (
             f"step {record['step_s']:.3f}s first {record['first_s']:.1f}s peak {record['peak_rss_mb']:.0f}MB"
@@ -290,27 +299,45 @@ def main(argv=None):
     matmul.append(run_worker(sys.executable, "matmul", ["--matmul-n", str(args.matmul_n)], args.timeout))
     log(matmul[-1])
 
+    report(records, matmul, shapes, specs, labels, args.config,
+           f"{args.steps} timed forward calls / {args.train_steps} timed train steps per process after the first",
+           args.matmul_n)
+    failed = [r for r in records if "error" in r]
+    return 1 if failed and len(failed) == len(records) else 0
+
+
+def report(records, matmul, shapes, specs, labels, config, note, matmul_n):
     cells = aggregate(records)
+    counts = sorted({c["runs"] for c in cells.values()})
     print()
-    print(f"config {args.config}; cells are medians of {args.repeats} process(es); "
-          f"{args.steps} timed forward calls / {args.train_steps} timed train steps per process after the first")
+    print(f"config {config}; each cell is the median of {'/'.join(map(str, counts))} process(es); {note}")
     gflops = [m["gflops"].get("tensorflow") for m in matmul if "gflops" in m]
     gflops = statistics.median([g for g in gflops if g]) if any(gflops) else None
     for seq_len in sorted({l for _, l in shapes}):
-        mflop = forward_mflop_per_token(CONFIGS[args.config], seq_len)
+        mflop = forward_mflop_per_token(CONFIGS[config], seq_len)
         bound = f", ≤ {gflops * 1e3 / mflop:.0f} tokens/s at the measured matmul rate" if gflops else ""
         print(f"forward at L={seq_len}: {mflop:.1f} MFLOP/token{bound}")
-    print(format_tables(cells, shapes, specs, matmul, matmul_n=args.matmul_n, labels=labels))
+    print(format_tables(cells, shapes, specs, matmul, matmul_n=matmul_n, labels=labels))
     print()
     for spec in specs:
         versions = next((c["versions"] for k, c in cells.items() if k[0] == spec and "versions" in c), {})
         print(f"{labels[spec]}: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    if args.json:
-        with open(args.json + ".tmp", "w") as f:
-            json.dump({"machine": machine, "argv": sys.argv, "records": records}, f, indent=1)
-        os.replace(args.json + ".tmp", args.json)
-    failed = [r for r in records if "error" in r]
-    return 1 if failed and len(failed) == len(records) else 0
+
+
+def report_from_json(paths):
+    """Re-prints the tables from one or more --json files (their records pooled, e.g. two sessions)."""
+    records = []
+    for path in paths:
+        with open(path) as f:
+            records += json.load(f)["records"]
+    matmul = [r for r in records if r.get("lib") == "matmul" and "gflops" in r]
+    runs = [r for r in records if r.get("lib") != "matmul" and "batch" in r]
+    specs = list(dict.fromkeys(r.get("spec", r["lib"]) for r in runs))
+    shapes = list(dict.fromkeys((r["batch"], r["seq_len"]) for r in runs))
+    config = runs[0]["config"] if runs else "base"
+    report(runs, matmul, shapes, specs, {spec: label(spec) for spec in specs}, config,
+           f"pooled from {', '.join(paths)}", matmul[0].get("matmul_n", 2048) if matmul else 2048)
+    return 0
 
 
 if __name__ == "__main__":

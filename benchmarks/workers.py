@@ -197,17 +197,21 @@ def measure_model(lib, config_name, mode, batch, seq_len, steps, options):
     step, versions = BUILDERS[lib](config, mode, inputs, options)
     build_s = time.perf_counter() - t0
     rss_built = current_rss_mb()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     step()
-    first_s = time.perf_counter() - t0
-    times = []
+    first_s, first_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    times, cpu_times = [], []
     for _ in range(steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
     median = statistics.median(times)
+    # CPU seconds (all threads) are far less sensitive than wall time to other processes on a busy machine,
+    # though threads that spin while waiting (OpenMP, Eigen) still inflate them.
     result = {
         "build_s": build_s, "first_s": first_s, "step_s": median, "step_all_s": times,
+        "first_cpu_s": first_cpu_s, "step_cpu_s": statistics.median(cpu_times),
         "rss_built_mb": rss_built, "peak_rss_mb": peak_rss_mb(), "versions": versions,
     }
     if mode == "forward":

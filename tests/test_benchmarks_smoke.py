@@ -76,7 +76,7 @@ def test_library_specs_and_labels():
     assert bench.label("tf_albert", ["xla=0"]) == "tf_albert (no XLA)"
 
 
-def test_harness_runs_on_a_tiny_config(tmp_path):
+def test_harness_runs_on_a_tiny_config(tmp_path, capsys):
     out = tmp_path / "results.json"
     # hf_torch is measured where torch and transformers are installed, reported as an error cell elsewhere.
     cmd = [sys.executable, "-m", "benchmarks.run", "--config", "tiny", "--libs", "tf_albert@xla=0,hf_torch",
@@ -100,3 +100,7 @@ def test_harness_runs_on_a_tiny_config(tmp_path):
     assert len(torch_records) == 2
     assert all("step_s" in r or r["error"].startswith("not installed") for r in torch_records)
     assert next(m for m in data["records"] if m["lib"] == "matmul")["gflops"]["numpy"] > 0
+    # The tables can be printed again from the saved records.
+    assert bench.main(["--report", str(out), str(out)]) == 0
+    again = capsys.readouterr().out
+    assert "| 2×16 | tf_albert (no XLA) |" in again and "median of 2 process(es)" in again
