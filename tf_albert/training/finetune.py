@@ -223,10 +223,12 @@ def finetune(task: str, train, output_dir: str, model: str = "tf-albert-tiny", e
                     jit_compile=has_accelerator() if jit_compile is None else jit_compile)
     log(f"{task}: {len(train_rows)} training examples, {steps_per_epoch} steps/epoch x {epochs} epochs, "
         f"{type(net).__name__} from {model}")
-    os.makedirs(os.path.join(output_dir, "checkpoints"), exist_ok=True)
-    callbacks = [keras.callbacks.CSVLogger(os.path.join(output_dir, "log.csv"), append=True),
-                 keras.callbacks.ModelCheckpoint(os.path.join(output_dir, "checkpoints", "latest.weights.h5"),
-                                                 save_weights_only=True)]
+    callbacks = []
+    if is_chief():  # one writer per file under multi-worker training
+        os.makedirs(os.path.join(output_dir, "checkpoints"), exist_ok=True)
+        callbacks = [keras.callbacks.CSVLogger(os.path.join(output_dir, "log.csv"), append=True),
+                     keras.callbacks.ModelCheckpoint(os.path.join(output_dir, "checkpoints", "latest.weights.h5"),
+                                                     save_weights_only=True)]
     fit_resumable(net, train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                   backup_dir=os.path.join(output_dir, "backup"), callbacks=callbacks, validation_data=fit_eval_ds,
                   verbose=verbose)

@@ -82,7 +82,10 @@ def train_sentencepiece(corpus, output_dir: str, vocab_size: int = 8000, input_s
             raise ValueError(f"SentencePiece training failed for vocab_size={vocab_size}: "
                              f"{str(e).split('] ')[-1]}") from None
         tokenizer = AlbertTokenizer(vocab_file=prefix + ".model")
-        tokenizer.save_pretrained(output_dir)
+        staged = os.path.join(tmp, "tokenizer")
+        tokenizer.save_pretrained(staged)
+        for name in sorted(os.listdir(staged), key=lambda n: n == "spiece.model"):  # spiece.model last
+            os.replace(os.path.join(staged, name), os.path.join(output_dir, name))
     log(f"trained a {vocab_size}-piece SentencePiece model on {len(lines)} lines -> {output_dir}")
     return output_dir
 
@@ -169,7 +172,8 @@ def pretrain(corpus, output_dir: str, spm: str | None = None, config=None, confi
         corpus: folder of `*.txt` files (one sentence per line, empty line between documents), a file or
             a list of them.
         output_dir: gets `tokenizer/`, `data/`, `backup/`, `checkpoints/latest.weights.h5`, `log.csv`,
-            `model/` (the final model + tokenizer) and `results.json`.
+            `model/` (the final model + tokenizer) and `results.json`. Under multi-worker training it must
+            be a folder every worker sees; the chief writes tokenizer, data and model, the others wait.
         spm: a SentencePiece model file or tokenizer folder; None trains one (`vocab_size` pieces).
         config: None (the tiny default `TINY_CONFIG`), a preset name, config.json or model folder;
             `vocab_size` is always the tokenizer's. `config_overrides`: fields to change.
@@ -197,7 +201,7 @@ def pretrain(corpus, output_dir: str, spm: str | None = None, config=None, confi
     from tf_albert.modeling import AlbertForPreTraining
     from tf_albert.tokenization import AlbertTokenizer
     from tf_albert.training.callbacks import fit_resumable
-    from tf_albert.training.distribute import strategy_scope
+    from tf_albert.training.distribute import is_chief, strategy_scope
     from tf_albert.training.metrics import MaskedAccuracy
     from tf_albert.training.optimization import create_optimizer
 
@@ -209,13 +213,18 @@ def pretrain(corpus, output_dir: str, spm: str | None = None, config=None, confi
     os.makedirs(output_dir, exist_ok=True)
     data_config = data_config or PretrainingDataConfig()
 
-    # 1. tokenizer
+    # 1. tokenizer (under multi-worker training the chief writes tokenizer and data, the others wait)
+    chief = is_chief()
     tok_dir = os.path.join(output_dir, "tokenizer")
     if spm is not None:
         tokenizer = AlbertTokenizer.from_pretrained(spm)
     else:
-        if not os.path.exists(os.path.join(tok_dir, "spiece.model")):
-            train_sentencepiece(corpus, tok_dir, vocab_size=vocab_size, seed=seed, log=log)
+        spiece = os.path.join(tok_dir, "spiece.model")
+        if not os.path.exists(spiece):
+            if chief:
+                train_sentencepiece(corpus, tok_dir, vocab_size=vocab_size, seed=seed, log=log)
+            else:
+                _wait_for(lambda: os.path.exists(spiece), "the chief's tokenizer", log)
         tokenizer = AlbertTokenizer.from_pretrained(tok_dir)
     expected = {"<pad>": 0, "<unk>": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}
     got = {t: tokenizer.convert_tokens_to_ids(t) for t in expected}
@@ -224,7 +233,11 @@ def pretrain(corpus, output_dir: str, spm: str | None = None, config=None, confi
 
     # 2. data
     data_dir = os.path.join(output_dir, "data")
-    manifest = write_pretraining_data(corpus, tokenizer, data_dir, data_config, log=log)
+    if chief:
+        manifest = write_pretraining_data(corpus, tokenizer, data_dir, data_config, log=log)
+    else:
+        _wait_for(lambda: _complete(data_dir), "the chief's pretraining data", log)
+        manifest = read_manifest(data_dir)
     log(f"data: {manifest['num_train_examples']} training and {manifest['num_eval_examples']} held-out examples")
 
     # 3. model and optimizer
@@ -248,12 +261,14 @@ def pretrain(corpus, output_dir: str, spm: str | None = None, config=None, confi
     # 4. training
     epochs = math.ceil(num_train_steps / steps_per_epoch)
     train_ds = pretraining_dataset(data_dir, batch_size, seed=seed)
-    callbacks = [
-        keras.callbacks.CSVLogger(os.path.join(output_dir, "log.csv"), append=True),
-        keras.callbacks.ModelCheckpoint(os.path.join(output_dir, "checkpoints", "latest.weights.h5"),
-                                        save_weights_only=True),
-    ]
-    os.makedirs(os.path.join(output_dir, "checkpoints"), exist_ok=True)
+    callbacks = []
+    if chief:  # one writer per file
+        os.makedirs(os.path.join(output_dir, "checkpoints"), exist_ok=True)
+        callbacks = [
+            keras.callbacks.CSVLogger(os.path.join(output_dir, "log.csv"), append=True),
+            keras.callbacks.ModelCheckpoint(os.path.join(output_dir, "checkpoints", "latest.weights.h5"),
+                                            save_weights_only=True),
+        ]
     fit_resumable(model, train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                   backup_dir=os.path.join(output_dir, "backup"), callbacks=callbacks, verbose=verbose)
     train_seconds = time.time() - start_time
@@ -268,11 +283,29 @@ def pretrain(corpus, output_dir: str, spm: str | None = None, config=None, confi
         results.update(evaluate_pretraining(model, eval_ds, eval_steps))
         log(f"held-out: MLM accuracy {results['mlm_accuracy']:.4f}, SOP accuracy {results['sop_accuracy']:.4f}")
     results["wall_seconds_this_run"] = round(train_seconds, 1)
-    save_model_folder(model, tokenizer, os.path.join(output_dir, "model"), formats=save_formats)
-    with open(os.path.join(output_dir, "results.json"), "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=2)
+    if chief:
+        save_model_folder(model, tokenizer, os.path.join(output_dir, "model"), formats=save_formats)
+        with open(os.path.join(output_dir, "results.json"), "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2)
     del tf
     return results
+
+
+def _complete(data_dir: str) -> bool:
+    try:
+        read_manifest(data_dir)
+        return True
+    except (FileNotFoundError, ValueError):
+        return False
+
+
+def _wait_for(ready, what: str, log, timeout: float = 6 * 3600, every: float = 5.0) -> None:
+    deadline = time.time() + timeout
+    log(f"waiting for {what}")
+    while not ready():
+        if time.time() > deadline:
+            raise TimeoutError(f"gave up waiting for {what} after {timeout:.0f}s")
+        time.sleep(every)
 
 
 def has_accelerator() -> bool:

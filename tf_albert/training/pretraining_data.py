@@ -492,8 +492,8 @@ def pretraining_dataset(data_dir: str, batch_size: int, split: str = "train", sh
                        num_parallel_calls=tf.data.AUTOTUNE)
     if shuffle:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder).map(parse, num_parallel_calls=tf.data.AUTOTUNE,
-                                                       deterministic=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if skip_batches:
-        ds = ds.skip(skip_batches)
+        ds = ds.skip(skip_batches)  # before parsing: skipped batches are read but not decoded
+    ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
