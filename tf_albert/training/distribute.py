@@ -143,6 +143,16 @@ def _in_multi_worker_mode(strategy) -> bool:
             and strategy.extended._in_multi_worker_mode())
 
 
+def per_replica_loss(loss):
+    """`loss / replicas` inside a replica of a tf.distribute strategy (what Keras' own losses do), so that
+    summing the replicas' gradients gives the gradient of the global batch's mean loss."""
+    import tensorflow as tf
+    from keras import ops
+
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return loss if replicas == 1 else ops.multiply(loss, ops.cast(1.0 / replicas, loss.dtype))
+
+
 def apply_distribution_fixes(model):
     """Makes `model.fit`/`evaluate` correct under tf.distribute with Keras 3.15; returns the model.
 
@@ -167,7 +177,6 @@ def apply_distribution_fixes(model):
     """
     import tensorflow as tf
     from keras import ops
-    from keras.src.losses.loss import scale_loss_for_distribution
 
     if getattr(type(model), "handles_distribution", False) or getattr(model, "_distribution_fixed", False):
         return model
@@ -177,7 +186,7 @@ def apply_distribution_fixes(model):
         loss = own_compute_loss(x, y, y_pred, sample_weight, training)
         if getattr(model, "_compile_loss", None) is not None:
             return loss  # Keras' compiled loss path scales already
-        return scale_loss_for_distribution(loss)
+        return per_replica_loss(loss)
 
     own_build = model._maybe_symbolic_build
 
