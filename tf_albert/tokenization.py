@@ -177,14 +177,11 @@ class BatchEncoding(dict):
         self.update(state)
 
 
-def _resolve_hub_file(repo_id: str, filename: str) -> str:
-    """Resolve ``filename`` of a Hugging Face Hub repository to a local path (not available yet)."""
-    raise ValueError(
-        f"{repo_id!r} is not a local folder or file. Downloading {filename!r} from the Hugging Face Hub "
-        "needs `huggingface_hub` (pip install tf_albert[hub]) and network access, which this version "
-        "does not use yet; "
-        f"download the repository yourself and pass its folder (containing {VOCAB_FILE})."
-    )
+def _resolve_hub_file(repo_id: str, filename: str, **hub_options) -> str:
+    """The local path of ``filename`` in a Hugging Face Hub repository (downloaded or from the cache)."""
+    from tf_albert.checkpoints.hub import download_tokenizer
+
+    return os.path.join(download_tokenizer(repo_id, **hub_options), filename)
 
 
 def _load_sp_model(path: str | None, model_proto: bytes | None, sp_model_kwargs: dict):
@@ -927,12 +924,19 @@ class AlbertTokenizer:
                 f"pretrained_model_name_or_path must be a path, got {type(path).__name__}: {path!r}"
             )
         path = os.fspath(path)
+        hub_options = {k: kwargs.pop(k) for k in ("local_files_only", "revision", "cache_dir", "token") if k in kwargs}
         if os.path.isfile(path):
             return cls(vocab_file=path, **kwargs)
         if not os.path.isdir(path):
-            if os.path.isabs(path) or path.startswith(".") or os.sep in path.strip("/").replace("/", "", 1):
+            from tf_albert.pretrained import embedded_model_path
+
+            embedded = embedded_model_path(path)  # a model shipped in the package, e.g. "tf-albert-tiny"
+            if embedded is not None:
+                path = embedded
+            elif os.path.isabs(path) or path.startswith(".") or os.sep in path.strip("/").replace("/", "", 1):
                 raise FileNotFoundError(f"tokenizer folder not found: {path!r}")
-            path = os.path.dirname(_resolve_hub_file(path, VOCAB_FILE))
+            else:
+                path = os.path.dirname(_resolve_hub_file(path, VOCAB_FILE, **hub_options))
         vocab = next(
             (
                 os.path.join(path, n)
