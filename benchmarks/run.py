@@ -134,7 +134,7 @@ def aggregate(records):
         if not ok:
             cell["error"] = runs[-1]["error"]
         else:
-            for field in ("step_s", "first_s", "peak_rss_mb", "tokens_per_s"):
+            for field in ("step_s", "first_s", "peak_rss_mb", "tokens_per_s", "step_cpu_s"):
                 if field in ok[0]:
                     cell[field] = statistics.median(r[field] for r in ok)
             cell["versions"] = ok[-1]["versions"]
@@ -159,8 +159,8 @@ def format_tables(cells, shapes, specs, matmul, matmul_n=2048, labels=None):
     other library's."""
     labels = labels or {spec: label(spec) for spec in specs}
     lines = [("| shape | library | fwd tok/s | fwd 1st call s | fwd peak RSS MB | train step s | "
-              "1st train step s | train peak RSS MB | load (1-min) |"),
-             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+              "train step CPU s | 1st train step s | train peak RSS MB | load (1-min) |"),
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for b, l in shapes:
         for spec in specs:
             fwd, tr = cells.get((spec, b, l, "forward"), {}), cells.get((spec, b, l, "train"), {})
@@ -169,14 +169,15 @@ def format_tables(cells, shapes, specs, matmul, matmul_n=2048, labels=None):
             present = [c for c in (fwd, tr) if c]
             if all("error" in c for c in present):
                 error = present[0]["error"]
-                lines.append(f"| {b}×{l} | {labels[spec]} | {error[:100]} |||||||")
+                lines.append(f"| {b}×{l} | {labels[spec]} | {error[:100]} ||||||||")
                 continue
             loads = [c["load"] for c in (fwd, tr) if "load" in c]
             load = (f"{min(x[0] for x in loads):.1f}–{max(x[1] for x in loads):.1f}" if loads else "—")
             lines.append(
                 f"| {b}×{l} | {labels[spec]} | {_fmt(fwd.get('tokens_per_s'), '.0f')} | "
                 f"{_fmt(fwd.get('first_s'), '.1f')} | {_fmt(fwd.get('peak_rss_mb'), '.0f')} | "
-                f"{_fmt(tr.get('step_s'), '.2f')} | {_fmt(tr.get('first_s'), '.1f')} | "
+                f"{_fmt(tr.get('step_s'), '.2f')} | {_fmt(tr.get('step_cpu_s'), '.2f')} | "
+                f"{_fmt(tr.get('first_s'), '.1f')} | "
                 f"{_fmt(tr.get('peak_rss_mb'), '.0f')} | {load} |"
             )
     ours = [spec for spec in specs if parse_spec(spec)[0] == "tf_albert"]
@@ -184,9 +185,9 @@ def format_tables(cells, shapes, specs, matmul, matmul_n=2048, labels=None):
     if ours and others:
         lines += ["", ("Ratios of tf_albert against each library: speeds > 1 and time / memory < 1 mean "
                        "tf_albert is better."), "",
-                  ("| shape | tf_albert | vs | forward speed | train step speed | 1st train step time | "
-                   "train peak RSS |"),
-                  "|---|---|---|---:|---:|---:|---:|"]
+                  ("| shape | tf_albert | vs | forward speed | train step speed | train step speed (CPU s) | "
+                   "1st train step time | train peak RSS |"),
+                  "|---|---|---|---:|---:|---:|---:|---:|"]
         for b, l in shapes:
             for mine in ours:
                 ours_f, ours_t = cells.get((mine, b, l, "forward"), {}), cells.get((mine, b, l, "train"), {})
@@ -196,6 +197,7 @@ def format_tables(cells, shapes, specs, matmul, matmul_n=2048, labels=None):
                         f"| {b}×{l} | {labels[mine]} | {labels[spec]} | "
                         f"{_fmt(_ratio(ours_f.get('tokens_per_s'), f.get('tokens_per_s')), '.2f')}× | "
                         f"{_fmt(_ratio(t.get('step_s'), ours_t.get('step_s')), '.2f')}× | "
+                        f"{_fmt(_ratio(t.get('step_cpu_s'), ours_t.get('step_cpu_s')), '.2f')}× | "
                         f"{_fmt(_ratio(ours_t.get('first_s'), t.get('first_s')), '.2f')}× | "
                         f"{_fmt(_ratio(ours_t.get('peak_rss_mb'), t.get('peak_rss_mb')), '.2f')}× |"
                     )

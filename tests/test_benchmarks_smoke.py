@@ -17,9 +17,10 @@ if REPO not in sys.path:
 from benchmarks import run as bench
 
 
-def _cell(step_s=None, first_s=None, peak=None, tokens=None):
+def _cell(step_s=None, first_s=None, peak=None, tokens=None, cpu=None):
     cell = {"runs": 1, "ok": 1, "load": (1.0, 2.0)}
-    for key, value in (("step_s", step_s), ("first_s", first_s), ("peak_rss_mb", peak), ("tokens_per_s", tokens)):
+    for key, value in (("step_s", step_s), ("first_s", first_s), ("peak_rss_mb", peak), ("tokens_per_s", tokens),
+                       ("step_cpu_s", cpu)):
         if value is not None:
             cell[key] = value
     return cell
@@ -28,9 +29,9 @@ def _cell(step_s=None, first_s=None, peak=None, tokens=None):
 def test_ratio_table_arithmetic():
     cells = {
         ("tf_albert", 8, 128, "forward"): _cell(step_s=1.0, first_s=3.0, peak=500, tokens=1000.0),
-        ("tf_albert", 8, 128, "train"): _cell(step_s=2.0, first_s=10.0, peak=1000),
+        ("tf_albert", 8, 128, "train"): _cell(step_s=2.0, first_s=10.0, peak=1000, cpu=3.0),
         ("keras_hub", 8, 128, "forward"): _cell(step_s=2.0, first_s=6.0, peak=800, tokens=500.0),
-        ("keras_hub", 8, 128, "train"): _cell(step_s=5.0, first_s=40.0, peak=2000),
+        ("keras_hub", 8, 128, "train"): _cell(step_s=5.0, first_s=40.0, peak=2000, cpu=6.0),
         ("hf_torch", 8, 128, "forward"): {"runs": 1, "ok": 0, "error": "not installed: No module named 'torch'"},
         ("hf_torch", 8, 128, "train"): {"runs": 1, "ok": 0, "error": "not installed: No module named 'torch'"},
     }
@@ -38,9 +39,9 @@ def test_ratio_table_arithmetic():
     text = bench.format_tables(cells, [(8, 128)], ["tf_albert", "keras_hub", "hf_torch"], matmul)
     row = next(line for line in text.splitlines() if line.startswith("| 8×128 | tf_albert (XLA) | KerasHub (XLA) |"))
     # forward 1000/500, train step 5/2, first step 10/40, peak RSS 1000/2000
-    assert row.split("|")[4:8] == [" 2.00× ", " 2.50× ", " 0.25× ", " 0.50× "]
+    assert row.split("|")[4:9] == [" 2.00× ", " 2.50× ", " 2.00× ", " 0.25× ", " 0.50× "]
     assert "| 8×128 | HF PyTorch | not installed: No module named 'torch' |" in text
-    assert "| 8×128 | tf_albert (XLA) | HF PyTorch | —× | —× | —× | —× |" in text
+    assert "| 8×128 | tf_albert (XLA) | HF PyTorch | —× | —× | —× | —× | —× |" in text
     assert "numpy 105, tensorflow 92" in text
 
 
