@@ -39,9 +39,9 @@ def test_ratio_table_arithmetic():
     text = bench.format_tables(cells, [(8, 128)], ["tf_albert", "keras_hub", "hf_torch"], matmul)
     row = next(line for line in text.splitlines() if line.startswith("| 8×128 | tf_albert (XLA) | KerasHub (XLA) |"))
     # forward 1000/500, train step 5/2, first step 10/40, peak RSS 1000/2000
-    assert row.split("|")[4:9] == [" 2.00× ", " 2.50× ", " 2.00× ", " 0.25× ", " 0.50× "]
+    assert row.split("|")[4:10] == [" 2.00× ", " —× ", " 2.50× ", " 2.00× ", " 0.25× ", " 0.50× "]
     assert "| 8×128 | HF PyTorch | not installed: No module named 'torch' |" in text
-    assert "| 8×128 | tf_albert (XLA) | HF PyTorch | —× | —× | —× | —× | —× |" in text
+    assert "| 8×128 | tf_albert (XLA) | HF PyTorch | —× | —× | —× | —× | —× | —× |" in text
     assert "numpy 105, tensorflow 92" in text
 
 
