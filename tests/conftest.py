@@ -54,6 +54,10 @@ def load_parity(variant: str, head: str):
             outputs[key[4:]] = data[key]
         elif key.startswith("posids/"):
             outputs[key] = data[key]
+    if not any(k.startswith("hidden_states/") for k in outputs):
+        # Stored once, in model.npz: every head sees the same backbone states on the same inputs.
+        shared = np.load(os.path.join(folder, "model.npz"))
+        outputs.update({k[4:]: shared[k] for k in shared.files if k.startswith(("out/hidden_states/", "out/attentions/"))})
     return config, weights, inputs, outputs
 
 

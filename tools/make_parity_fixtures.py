@@ -336,6 +336,12 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 # ----------------------------------------------------------------------------------------------------
 # Generate
 # ----------------------------------------------------------------------------------------------------
+# Hidden states and attentions are the same for every head on the same inputs, so only these heads' files
+# hold them (multiple choice runs on its own [batch, choices, seq] inputs); the others take model.npz's.
+STATES_STORED_IN = ("model", "multiple_choice")
+STATE_PREFIXES = ("out/hidden_states/", "out/attentions/")
+
+
 def generate(config_name: str) -> None:
     out_dir = OUT_DIR / config_name
     base_config = make_config(config_name)
@@ -384,20 +390,23 @@ def generate(config_name: str) -> None:
             arrays["posids/last_hidden_state"] = pos_out["last_hidden_state"]
             arrays["posids/pooler_output"] = pos_out["pooler_output"]
         arrays["head_config"] = np.array(json.dumps(head_kwargs, sort_keys=True))
-        hidden = {k: v for k, v in arrays.items() if k.startswith("out/hidden_states/")}
+        states = {k: v for k, v in arrays.items() if k.startswith(STATE_PREFIXES)}
         if head != "multiple_choice":
             if reference_hidden is None:
-                reference_hidden = hidden
-            assert hidden.keys() == reference_hidden.keys(), head
-            for k in hidden:
-                assert np.array_equal(hidden[k], reference_hidden[k]), f"{head}: {k} differs from the model's"
+                reference_hidden = states
+            assert states.keys() == reference_hidden.keys(), head
+            for k in states:
+                assert np.array_equal(states[k], reference_hidden[k]), f"{head}: {k} differs from the model's"
         for k, v in arrays.items():
             if k.startswith("out/") and v.dtype.kind == "f":
                 assert np.isfinite(v).all(), f"{config_name}/{head}: {k} not finite"
-        save_npz(out_dir / f"{head}.npz", arrays)
-
         n_h = sum(k.startswith("out/hidden_states/") for k in arrays)
         n_a = sum(k.startswith("out/attentions/") for k in arrays)
+        if head not in STATES_STORED_IN:
+            # Identical to model.npz's (asserted above): stored once, to keep the fixtures small.
+            arrays = {k: v for k, v in arrays.items() if not k.startswith(STATE_PREFIXES)}
+        save_npz(out_dir / f"{head}.npz", arrays)
+
         loss = float(arrays["out/loss"]) if "out/loss" in arrays else None
         print(f"{config_name:8s} {head:21s} hidden_states={n_h} attentions={n_a} loss={loss}")
 
@@ -431,6 +440,9 @@ def check(config_name: str) -> float:
         inputs = {k[3:]: data[k] for k in data.files if k.startswith("in/")}
         got = run(model, inputs)
         want = {k[4:]: data[k] for k in data.files if k.startswith("out/")}
+        if head not in STATES_STORED_IN:
+            shared = np.load(out_dir / "model.npz")
+            want.update({k[4:]: shared[k] for k in shared.files if k.startswith(STATE_PREFIXES)})
         if head == "model":
             pos_in = {k[7:]: data[k] for k in data.files
                       if k.startswith("posids/") and k[7:] in ("input_ids", "attention_mask",
