@@ -119,7 +119,7 @@ def evaluate_pretraining(model, dataset, steps: int | None = None) -> dict:
 
     from tf_albert.losses import IGNORE_INDEX
 
-    @tf.function
+    @tf.function(autograph=False)
     def step(x):
         out = model(x, training=False)
         return out["prediction_logits"], out["sop_logits"]
@@ -284,6 +284,8 @@ def pretrain(corpus, output_dir: str, spm: str | None = None, config=None, confi
         log(f"held-out: MLM accuracy {results['mlm_accuracy']:.4f}, SOP accuracy {results['sop_accuracy']:.4f}")
     results["wall_seconds_this_run"] = round(train_seconds, 1)
     if chief:
+        # Positions beyond the pretraining length are untrained: make that the tokenizer's default limit.
+        tokenizer.model_max_length = min(data_config.max_seq_length, model_config.max_position_embeddings)
         save_model_folder(model, tokenizer, os.path.join(output_dir, "model"), formats=save_formats)
         with open(os.path.join(output_dir, "results.json"), "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2)
