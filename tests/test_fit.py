@@ -152,3 +152,22 @@ def test_regression_and_multilabel_fit():
         before = model.evaluate(x, y, batch_size=N, verbose=0)
         model.fit(_repeat(x, 15), _repeat(y, 15), batch_size=N, epochs=1, shuffle=False, verbose=0)
         assert model.evaluate(x, y, batch_size=N, verbose=0) < before
+
+
+def test_gradient_checkpointing_trains_to_the_same_weights():
+    keras.utils.set_random_seed(0)
+    x, y = _data(AlbertForSequenceClassification, np.random.default_rng(0))
+    models = []
+    for checkpointing in (False, True):
+        model = AlbertForSequenceClassification(tiny_config(num_labels=3))
+        model.build()
+        if models:
+            model.set_weights(models[0].get_weights())
+        if checkpointing:
+            model.gradient_checkpointing_enable()
+        model.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=False)
+        model.train_on_batch(x, y)
+        models.append(model)
+    assert models[1].albert.encoder.gradient_checkpointing
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
