@@ -15,26 +15,40 @@ runs:
    comma and the comma becomes its own piece (``"9,"`` -> ``"9" ","``), as in Google's ALBERT/BERT
    tokenization.
 
-The character rules shared with the in-graph :class:`~tf_albert.tokenization_layer.AlbertTokenizerLayer`
-(whitespace, combining marks, digits, the per-character normalisation tables) are defined once in this module.
+The character rules of steps 1 and 3, shared with the in-graph
+:class:`~tf_albert.tokenization_layer.AlbertTokenizerLayer`, are defined once in
+:mod:`tf_albert.tokenization_rules` (and re-exported here); the offset mapping is in
+:mod:`tf_albert.tokenization_offsets`.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
 import shutil
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import sentencepiece as spm
 
+from tf_albert.tokenization_offsets import OffsetMappingMixin
+
+# Defined in tokenization_rules; imported here too so that `from tf_albert.tokenization import ...` of these
+# names keeps working.
+from tf_albert.tokenization_rules import (  # noqa: F401
+    CONTEXT_SIGMA,
+    SPIECE_UNDERLINE,
+    char_class,
+    char_tables,
+    combining_ranges,
+    lower_per_char,
+    preprocess_text,
+    whitespace_ranges,
+)
+
 # === Constants ===
-SPIECE_UNDERLINE = "\u2581"
 VOCAB_FILE = "spiece.model"
 GOOGLE_VOCAB_FILE = "30k-clean.model"  # name used in Google's ALBERT TF-Hub / tar.gz releases
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
@@ -63,101 +77,6 @@ DEFAULT_SPECIAL_TOKENS = {
 }
 PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
 TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second", "do_not_truncate")
-# Capital sigmas that only appear after NFKD (mathematical alphanumerics); the final `str.lower` turns them
-# into "ς" or "σ" depending on context. The in-graph layer refuses these (see its docstring).
-CONTEXT_SIGMA = "\u03a3"
-
-
-# === Character rules (shared with tokenization_layer) ===
-def _ranges(codepoints: Iterable[int]) -> tuple[tuple[int, int], ...]:
-    out: list[list[int]] = []
-    for c in codepoints:
-        if out and out[-1][1] == c - 1:
-            out[-1][1] = c
-        else:
-            out.append([c, c])
-    return tuple((lo, hi) for lo, hi in out)
-
-
-@functools.cache
-def whitespace_ranges() -> tuple[tuple[int, int], ...]:
-    """Code points Python's ``str.split()``/``str.strip()`` treat as whitespace (``remove_space``)."""
-    return _ranges(c for c in range(0x110000) if chr(c).isspace())
-
-
-@functools.cache
-def combining_ranges() -> tuple[tuple[int, int], ...]:
-    """Code points with a non-zero canonical combining class (dropped after NFKD unless ``keep_accents``)."""
-    return _ranges(c for c in range(0x110000) if unicodedata.combining(chr(c)))
-
-
-def char_class(ranges: Sequence[tuple[int, int]], syntax: str = "python") -> str:
-    """A regex character class for ``ranges``: ``syntax="python"`` (``re``) or ``"re2"`` (TensorFlow)."""
-    esc = (lambda c: f"\\x{{{c:x}}}") if syntax == "re2" else (lambda c: re.escape(chr(c)))
-    parts = [esc(lo) if lo == hi else f"{esc(lo)}-{esc(hi)}" for lo, hi in ranges]
-    return "[" + "".join(parts) + "]"
-
-
-@functools.cache
-def _combining_re() -> re.Pattern:
-    return re.compile(char_class(combining_ranges()) + "+")
-
-
-def lower_per_char(text: str) -> str:
-    """HF's pre-lowercasing of non-special text: ``str.lower`` of each character separately."""
-    if CONTEXT_SIGMA not in text:  # str.lower only differs from per-character lowering at final sigma
-        return text.lower()
-    return "".join(c.lower() for c in text)
-
-
-def preprocess_text(
-    text: str, remove_space: bool = True, keep_accents: bool = False, do_lower_case: bool = True
-) -> str:
-    """The reference ``preprocess_text`` of one chunk (step 3 in the module docstring)."""
-    if remove_space:
-        text = " ".join(text.split())
-    text = text.replace("``", '"').replace("''", '"')
-    if not keep_accents and not text.isascii():
-        text = _combining_re().sub("", unicodedata.normalize("NFKD", text))
-    if do_lower_case:
-        text = text.lower()
-    return text
-
-
-@functools.cache
-def char_tables(do_lower_case: bool, keep_accents: bool) -> tuple[dict[int, str], dict[int, str], str]:
-    """Per-character tables for the in-graph layer, derived from this Python's ``unicodedata``.
-
-    Returns ``(pre_lower, normalize, sigma_sources)``:
-      * ``pre_lower[c]``: step 1 (``chr(c).lower()``) for the characters it changes (empty if not
-        lower-casing);
-      * ``normalize[c]``: step 3 without whitespace/quote handling, i.e. NFKD, drop combining marks,
-        lower-case each resulting character -- for characters that step 1 may leave behind, where it is not
-        the identity;
-      * ``sigma_sources``: characters whose ``normalize`` output contains a capital sigma that the reference
-        lower-cases with context; the table keeps that sigma upper-case and the layer refuses such text.
-    Applying ``normalize`` character by character equals ``preprocess_text``'s NFKD/combining/lower steps
-    because NFKD decomposes per character and only reorders combining marks, which are dropped.
-    """
-    pre_lower: dict[int, str] = {}
-    normalize: dict[int, str] = {}
-    sigma = []
-    for c in range(0x110000):
-        ch = chr(c)
-        low = ch.lower() if do_lower_case else ch
-        if low != ch:
-            pre_lower[c] = low
-        if keep_accents or (unicodedata.is_normalized("NFKD", ch) and not unicodedata.combining(ch)):
-            out = low if do_lower_case else ch
-        else:
-            out = "".join(x for x in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(x))
-            if do_lower_case:
-                out = "".join(x if x == CONTEXT_SIGMA else x.lower() for x in out)
-                if CONTEXT_SIGMA in out:
-                    sigma.append(ch)
-        if out != ch:
-            normalize[c] = out
-    return pre_lower, normalize, "".join(sigma)
 
 
 # === Outputs ===
@@ -226,7 +145,7 @@ def _check_text(value, name: str) -> None:
         )
 
 
-class AlbertTokenizer:
+class AlbertTokenizer(OffsetMappingMixin):
     """SentencePiece ALBERT tokenizer whose ids equal Hugging Face ``AlbertTokenizer`` (transformers v4).
 
     Args:
@@ -485,137 +404,6 @@ class AlbertTokenizer:
                             ids.append(i)
             results.append(ids)
         return results
-
-    # --- offsets ---
-    def _aligned_pre_lower(self, text: str) -> tuple[str, list[int]]:
-        """Step 1 with, for every output character, the index of the original character it came from."""
-        if not self.do_lower_case:
-            return text, list(range(len(text)))
-        out, src, pos = [], [], 0
-        for i, part in enumerate(self._protect_re.split(text)):
-            low = part if i % 2 else lower_per_char(part)
-            if len(low) == len(part):
-                out.append(low)
-                src.extend(range(pos, pos + len(part)))
-            else:
-                for j, c in enumerate(part):
-                    lc = c.lower()
-                    out.append(lc)
-                    src.extend([pos + j] * len(lc))
-            pos += len(part)
-        return "".join(out), src
-
-    def _aligned_preprocess(
-        self, chunk: str, spans: list[tuple[int, int]]
-    ) -> tuple[str, list[tuple[int, int]]]:
-        """Step 3, carrying for each output character the ``(start, end)`` original span it came from."""
-        chars, idx = list(chunk), list(spans)
-        if self.remove_space:
-            c2, i2, prev_space = [], [], True
-            for c, i in zip(chars, idx):
-                if not c.isspace():
-                    c2.append(c)
-                    i2.append(i)
-                elif not prev_space:
-                    c2.append(" ")
-                    i2.append(i)
-                prev_space = c.isspace()
-            if c2 and c2[-1] == " ":
-                c2.pop()
-                i2.pop()
-            chars, idx = c2, i2
-        for q in "`'":  # ``/'' -> " (the reference replaces `` first, then '')
-            c2, i2, k = [], [], 0
-            while k < len(chars):
-                if chars[k] == q and k + 1 < len(chars) and chars[k + 1] == q:
-                    c2.append('"')
-                    i2.append((idx[k][0], idx[k + 1][1]))
-                    k += 2
-                else:
-                    c2.append(chars[k])
-                    i2.append(idx[k])
-                    k += 1
-            chars, idx = c2, i2
-        if not self.keep_accents:
-            c2, i2 = [], []
-            for c, i in zip(chars, idx):
-                for d in unicodedata.normalize("NFKD", c):
-                    if not unicodedata.combining(d):
-                        c2.append(d)
-                        i2.append(i)
-            chars, idx = c2, i2
-        text = "".join(chars)
-        if self.do_lower_case:
-            low = text.lower()
-            if len(low) != len(text):  # characters that lower-case to several (U+0130)
-                idx = [i for c, i in zip(chars, idx) for _ in c.lower()]
-            text = low
-        return text, idx
-
-    def _tokenize_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-        """Ids and ``(start, end)`` character offsets into the original ``text``.
-
-        Follows HF's fast tokenizer: a piece's span leaves out the whitespace its ``▁`` stands for (and
-        invisible format/control characters at its ends); a lone ``▁`` piece gets the span of the next
-        character.
-        """
-        low, src = self._aligned_pre_lower(text)
-        ids: list[int] = []
-        offsets: list[tuple[int, int]] = []
-        for (start, chunk), special in self._split_special_aligned(low):
-            if special:
-                ids.append(self._special_ids[chunk])
-                offsets.append((src[start], src[start + len(chunk) - 1] + 1))
-                continue
-            norm, nspan = self._aligned_preprocess(
-                chunk, [(i, i + 1) for i in src[start : start + len(chunk)]]
-            )
-            pieces: list[tuple[int, int, int]] = []
-            for piece_id, piece, b, e in _encode_with_offsets(self.sp_model, norm):
-                if self._is_digit_comma(piece):
-                    sub = self._fix_digit_comma(piece)
-                    pieces.extend((i, b, e - 1) for i in self.convert_tokens_to_ids(sub[:-1]))
-                    pieces.append((self.convert_tokens_to_ids(sub[-1]), e - 1, e))
-                else:
-                    pieces.append((piece_id, b, e))
-            for k, (piece_id, b, e) in enumerate(pieces):
-                visible = [j for j in range(b, e) if not norm[j].isspace()]
-                if not visible:  # a lone "▁": the span of what follows
-                    visible = [
-                        j for _, b2, e2 in pieces[k + 1 :] for j in range(b2, e2) if not norm[j].isspace()
-                    ][:1]
-                ids.append(piece_id)
-                if not visible:
-                    offsets.append((src[start], src[start]))
-                    continue
-                lo, hi = nspan[visible[0]][0], nspan[visible[-1]][1]
-                while hi - lo > 1 and self._invisible(text[lo]):
-                    lo += 1
-                while hi - lo > 1 and self._invisible(text[hi - 1]):
-                    hi -= 1
-                offsets.append((lo, hi))
-        return ids, offsets
-
-    def _invisible(self, c: str) -> bool:
-        """Characters that SentencePiece's normaliser turns into whitespace or removes (e.g. U+200B)."""
-        if c.isspace() or unicodedata.category(c) in ("Cc", "Cf"):
-            return True
-        try:
-            return self.sp_model.normalize(c) == ""
-        except AttributeError:  # sentencepiece without normalize()
-            return False
-
-    def _split_special_aligned(self, low: str) -> list[tuple[tuple[int, str], bool]]:
-        """:meth:`_split_special` on pre-lowered text, keeping each chunk's start index."""
-        chunks: list[tuple[tuple[int, str], bool]] = []
-        pos = 0
-        for i, part in enumerate(self._split_re.split(low)):
-            if i % 2 and part in self._lstrip_tokens and chunks and not chunks[-1][1]:
-                (s, prev), _ = chunks[-1]
-                chunks[-1] = ((s, prev.rstrip()), False)
-            chunks.append(((pos, part), bool(i % 2)))
-            pos += len(part)
-        return [(c, s) for c, s in chunks if c[1]]
 
     # === Ids and tokens ===
     def _token_to_id(self, token: str) -> int:
@@ -1057,23 +845,6 @@ def clean_up_tokenization(text: str) -> str:
     ):
         text = text.replace(a, b)
     return text
-
-
-def _encode_with_offsets(sp, text: str) -> list[tuple[int, str, int, int]]:
-    """``[(id, piece, begin, end)]`` with character offsets into ``text``, across sentencepiece versions."""
-    try:  # sentencepiece >= 0.2.1
-        res = sp.encode(text, return_type="offset_mapping", return_bytes=False)
-        return [(i, p, b, e) for i, p, (b, e) in zip(res["ids"], res["pieces"], res["offsets"])]
-    except (TypeError, ValueError):
-        pass
-    byte_to_char = []  # sentencepiece 0.2.0 reports UTF-8 byte offsets
-    for i, c in enumerate(text):
-        byte_to_char.extend([i] * len(c.encode("utf-8")))
-    byte_to_char.append(len(text))
-    return [
-        (p.id, p.piece, byte_to_char[p.begin], byte_to_char[p.end])
-        for p in sp.encode(text, out_type="immutable_proto").pieces
-    ]
 
 
 def _tok(token) -> str:

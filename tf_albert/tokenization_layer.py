@@ -2,11 +2,11 @@
 
 Needs ``tensorflow-text`` (``pip install tf_albert[text]``), whose SentencePiece op is used to apply the
 model's own normaliser. The text rules (whitespace, quote replacement, NFKD, combining marks, lower-casing,
-special tokens, the ``<digit>,`` re-split) are those of :mod:`tf_albert.tokenization`: the per-character
-tables are built from the same Python ``unicodedata`` the Python tokenizer uses (ICU, whose Unicode version
-may differ, is not used), and the unigram Viterbi is re-implemented to break score ties exactly like the
-Python ``sentencepiece`` package, which the SentencePiece build inside tensorflow-text does not (it segments
-e.g. ``"1,000,000"`` differently).
+special tokens, the ``<digit>,`` re-split) are those of :mod:`tf_albert.tokenization` and
+:mod:`tf_albert.tokenization_rules`: the per-character tables are built from the same Python ``unicodedata``
+the Python tokenizer uses (ICU, whose Unicode version may differ, is not used), and the unigram Viterbi is
+re-implemented to break score ties exactly like the Python ``sentencepiece`` package, which the SentencePiece
+build inside tensorflow-text does not (it segments e.g. ``"1,000,000"`` differently).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_albert.tokenization import (
+from tf_albert.tokenization import AlbertTokenizer
+from tf_albert.tokenization_rules import (
     CONTEXT_SIGMA,
     SPIECE_UNDERLINE,
-    AlbertTokenizer,
     char_class,
     char_tables,
     whitespace_ranges,
@@ -56,7 +56,8 @@ def _char_table(mapping: dict[int, str]):
 
 
 class _CharTables(tf.Module):
-    """Lookup tables of :func:`tf_albert.tokenization.char_tables`, shared by layers with the same options."""
+    """Lookup tables of :func:`tf_albert.tokenization_rules.char_tables`, shared by layers with the same
+    options."""
 
     def __init__(self, do_lower_case: bool, keep_accents: bool):
         super().__init__(name="char_tables")
