@@ -259,11 +259,15 @@ EXTRA_SPECIAL_STRINGS = ["x <ent> [E1] [e1] <ent>[MASK]", "<ENT>", "a<ent>b", "[
 
 
 def _load_ours():
-    spec = importlib.util.spec_from_file_location(
-        "_tf_albert_tokenization", os.path.join(ROOT, "tf_albert", "tokenization.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """Our tokenizer modules, loaded by file path (importing the tf_albert package needs TensorFlow)."""
+    module = None
+    for name in ("tokenization_rules", "tokenization_offsets", "tokenization"):
+        spec = importlib.util.spec_from_file_location(
+            f"tf_albert.{name}", os.path.join(ROOT, "tf_albert", f"{name}.py")
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
     return module
 
 
