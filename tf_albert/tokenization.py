@@ -38,6 +38,7 @@ from tf_albert.tokenization_offsets import OffsetMappingMixin
 # Defined in tokenization_rules; imported here too so that `from tf_albert.tokenization import ...` of these
 # names keeps working.
 from tf_albert.tokenization_rules import (  # noqa: F401
+    CLEAN_UP_REPLACEMENTS,
     CONTEXT_SIGMA,
     SPIECE_UNDERLINE,
     char_class,
@@ -831,18 +832,7 @@ class AlbertTokenizer(OffsetMappingMixin):
 # === Helpers ===
 def clean_up_tokenization(text: str) -> str:
     """HF's ``clean_up_tokenization``: remove spaces before punctuation and English contractions."""
-    for a, b in (
-        (" .", "."),
-        (" ?", "?"),
-        (" !", "!"),
-        (" ,", ","),
-        (" ' ", "'"),
-        (" n't", "n't"),
-        (" 'm", "'m"),
-        (" 's", "'s"),
-        (" 've", "'ve"),
-        (" 're", "'re"),
-    ):
+    for a, b in CLEAN_UP_REPLACEMENTS:
         text = text.replace(a, b)
     return text
 

@@ -120,3 +120,10 @@ def char_tables(do_lower_case: bool, keep_accents: bool) -> tuple[dict[int, str]
         if out != ch:
             normalize[c] = out
     return pre_lower, normalize, "".join(sigma)
+
+
+#: HF's ``clean_up_tokenization`` pairs (decode with ``clean_up_tokenization_spaces``): (before, after).
+CLEAN_UP_REPLACEMENTS = (
+    (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
+    (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
+)

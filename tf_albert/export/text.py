@@ -37,12 +37,11 @@ import os
 import tensorflow as tf
 
 from tf_albert.export.saved_model import LABELS_FILE, TEXT_SIGNATURE, ensure_shapes
+from tf_albert.tokenization_rules import CLEAN_UP_REPLACEMENTS
 
 TEXT_PAIR_SIGNATURE = "serving_text_pair"
 NO_ANSWER_SCORE = -1e9
 # HF's clean_up_tokenization, in its order (applied by AlbertTokenizer.decode by default).
-_CLEAN_UP = ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-             (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"))
 
 
 def _literal(text: str) -> str:
@@ -255,7 +254,7 @@ class TextServing:
         joined = tf.strings.reduce_join(ids.with_flat_values(text), axis=1)
         joined = tf.strings.regex_replace(joined, r"^\s+|\s+$", "")
         if self._clean_up:
-            for old, new in _CLEAN_UP:
+            for old, new in CLEAN_UP_REPLACEMENTS:
                 joined = tf.strings.regex_replace(joined, _literal(old), new)
         return joined
 
