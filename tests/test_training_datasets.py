@@ -51,8 +51,14 @@ def test_regression_and_multi_label(tok):
     assert y.dtype.name == "float32" and y.numpy().tolist() == [0.5, 2.25]
     with pytest.raises(ValueError, match="regression labels must be numbers.*'x'"):
         D.classification_dataset(tok, ["a"], ["x"], problem_type="regression")
-    ds = D.classification_dataset(tok, ["a", "b"], [["x", "z"], []], problem_type="multi_label_classification",
-                                  label2id={"x": 0, "y": 1, "z": 2}, batch_size=2)
+    ds = D.classification_dataset(
+        tok,
+        ["a", "b"],
+        [["x", "z"], []],
+        problem_type="multi_label_classification",
+        label2id={"x": 0, "y": 1, "z": 2},
+        batch_size=2,
+    )
     _, y = next(iter(ds))
     assert y.numpy().tolist() == [[1, 0, 1], [0, 0, 0]]
 
@@ -71,19 +77,27 @@ def test_shuffle_is_seeded_and_reshuffles_each_epoch(tok):
     ds = D.classification_dataset(tok, texts, list(range(40)), batch_size=40, shuffle=True, seed=3)
     epoch1 = next(iter(ds))[1].numpy().tolist()
     epoch2 = next(iter(ds))[1].numpy().tolist()
-    again = next(iter(D.classification_dataset(tok, texts, list(range(40)), batch_size=40, shuffle=True,
-                                               seed=3)))[1].numpy().tolist()
+    again = (
+        next(
+            iter(D.classification_dataset(tok, texts, list(range(40)), batch_size=40, shuffle=True, seed=3))
+        )[1]
+        .numpy()
+        .tolist()
+    )
     assert sorted(epoch1) == list(range(40)) and epoch1 != list(range(40))
     assert epoch2 != epoch1 and again == epoch1
 
 
 def test_pad_to_max_length_and_multiple(tok):
-    ds = D.classification_dataset(tok, ["a b c", "d"], [0, 1], batch_size=2, max_length=16, pad_to_max_length=True,
-                                  drop_remainder=True)
+    ds = D.classification_dataset(
+        tok, ["a b c", "d"], [0, 1], batch_size=2, max_length=16, pad_to_max_length=True, drop_remainder=True
+    )
     assert ds.element_spec[0]["input_ids"].shape.as_list() == [2, 16]
     ds = D.classification_dataset(tok, ["a b c", "d"], [0, 1], batch_size=2, pad_to_multiple_of=8)
     x, _ = next(iter(ds))
-    assert x["input_ids"].shape[1] == 8 and int(x["attention_mask"].numpy().sum()) == len(tok.encode("a b c")) + len(tok.encode("d"))
+    assert x["input_ids"].shape[1] == 8 and int(x["attention_mask"].numpy().sum()) == len(
+        tok.encode("a b c")
+    ) + len(tok.encode("d"))
 
 
 # --- token classification ---------------------------------------------------------------------------
@@ -113,8 +127,13 @@ def test_label_all_subtokens_and_truncation(tok):
 
 
 def test_token_classification_dataset_pads_labels_with_ignore_index(tok):
-    ds = D.token_classification_dataset(tok, [["Paris", "is", "nice"], ["Rome"]], [["LOC", "O", "O"], ["LOC"]],
-                                        batch_size=2, pad_to_multiple_of=16)
+    ds = D.token_classification_dataset(
+        tok,
+        [["Paris", "is", "nice"], ["Rome"]],
+        [["LOC", "O", "O"], ["LOC"]],
+        batch_size=2,
+        pad_to_multiple_of=16,
+    )
     x, y = next(iter(ds))
     assert ds.label2id == {"LOC": 0, "O": 1}
     assert y.shape == x["input_ids"].shape and y.shape[1] == 16
@@ -127,14 +146,20 @@ def test_token_classification_dataset_pads_labels_with_ignore_index(tok):
 
 # --- multiple choice ----------------------------------------------------------------------------------
 def test_multiple_choice_layout(tok):
-    ds = D.multiple_choice_dataset(tok, ["The sky is", "Fish"], [["blue.", "a big fish."], ["swim", "fly"]],
-                                   [1, 0], questions=["Colour?", "Can they?"], batch_size=2)
+    ds = D.multiple_choice_dataset(
+        tok,
+        ["The sky is", "Fish"],
+        [["blue.", "a big fish."], ["swim", "fly"]],
+        [1, 0],
+        questions=["Colour?", "Can they?"],
+        batch_size=2,
+    )
     x, y = next(iter(ds))
     assert x["input_ids"].shape[:2] == (2, 2) and y.numpy().tolist() == [1, 0]
     row = x["input_ids"].numpy()[0, 1]
     expected = tok.encode("The sky is", "Colour? a big fish.")
-    assert row[:len(expected)].tolist() == expected and (row[len(expected):] == tok.pad_token_id).all()
-    types = x["token_type_ids"].numpy()[0, 1][:len(expected)]
+    assert row[: len(expected)].tolist() == expected and (row[len(expected) :] == tok.pad_token_id).all()
+    types = x["token_type_ids"].numpy()[0, 1][: len(expected)]
     assert types.tolist() == tok("The sky is", "Colour? a big fish.")["token_type_ids"]
     with pytest.raises(ValueError, match="same number"):
         D.multiple_choice_dataset(tok, ["a", "b"], [["x", "y"], ["x", "y", "z"]], [0, 0])
@@ -148,8 +173,12 @@ CONTEXT = "Ada Lovelace wrote the first program. It ran on the analytical engine
 
 def _example(answer="the analytical engine", start=None, qid="q1"):
     start = CONTEXT.index(answer) if start is None else start
-    return {"id": qid, "question": "What did it run on?", "context": CONTEXT,
-            "answers": {"text": [answer], "answer_start": [start]}}
+    return {
+        "id": qid,
+        "question": "What did it run on?",
+        "context": CONTEXT,
+        "answers": {"text": [answer], "answer_start": [start]},
+    }
 
 
 def test_qa_windows_stride_and_answer_positions_hand_computed(tok):
@@ -168,13 +197,15 @@ def test_qa_windows_stride_and_answer_positions_hand_computed(tok):
     last = max(t for t, (s, e) in enumerate(offsets) if s < a1)
     for w, s0 in enumerate(starts):
         ids = f["input_ids"][w]
-        assert ids == [tok.cls_token_id] + q + [tok.sep_token_id] + ctx_ids[s0:s0 + window] + [tok.sep_token_id]
+        assert ids == [tok.cls_token_id] + q + [tok.sep_token_id] + ctx_ids[s0 : s0 + window] + [
+            tok.sep_token_id
+        ]
         assert f["token_type_ids"][w] == [0] * (len(q) + 2) + [1] * (len(ids) - len(q) - 2)
         inside = s0 <= first and last < s0 + window
         if inside:
             assert f["start_positions"][w] == first - s0 + len(q) + 2
             assert f["end_positions"][w] == last - s0 + len(q) + 2
-            span = ids[f["start_positions"][w]:f["end_positions"][w] + 1]
+            span = ids[f["start_positions"][w] : f["end_positions"][w] + 1]
             assert tok.decode(span) == "the analytical engine"
         else:
             assert (f["start_positions"][w], f["end_positions"][w]) == (0, 0), "no answer here → [CLS]"
@@ -184,7 +215,7 @@ def test_qa_windows_stride_and_answer_positions_hand_computed(tok):
 def test_qa_wrong_answer_start_is_repaired_or_rejected(tok):
     f = Q.prepare_features(tok, [_example(start=3)], max_length=64)
     ids = f["input_ids"][0]
-    assert tok.decode(ids[f["start_positions"][0]:f["end_positions"][0] + 1]) == "the analytical engine"
+    assert tok.decode(ids[f["start_positions"][0] : f["end_positions"][0] + 1]) == "the analytical engine"
     with pytest.raises(ValueError, match="'q9'.*does not occur"):
         Q.prepare_features(tok, [_example(answer="steam", start=0, qid="q9")], max_length=64)
     with pytest.raises(ValueError, match="leaves no room"):
@@ -192,8 +223,9 @@ def test_qa_wrong_answer_start_is_repaired_or_rejected(tok):
 
 
 def test_qa_postprocess_and_squad_metrics(tok):
-    f = Q.prepare_features(tok, [_example(), _example(answer="Ada Lovelace", qid="q2")], max_length=40,
-                           doc_stride=8)
+    f = Q.prepare_features(
+        tok, [_example(), _example(answer="Ada Lovelace", qid="q2")], max_length=40, doc_stride=8
+    )
     # logits that point at the labelled span of every window that holds it
     starts, ends = [], []
     for ids, s, e in zip(f["input_ids"], f["start_positions"], f["end_positions"]):
@@ -209,9 +241,27 @@ def test_qa_postprocess_and_squad_metrics(tok):
 
 
 def test_qa_dataset_from_squad_json(tok, tmp_path):
-    squad = {"version": "v2.0", "data": [{"title": "t", "paragraphs": [{"context": CONTEXT, "qas": [
-        {"id": "a", "question": "Who wrote it?", "answers": [{"text": "Ada Lovelace", "answer_start": 0}]},
-        {"id": "b", "question": "When?", "answers": [], "is_impossible": True}]}]}]}
+    squad = {
+        "version": "v2.0",
+        "data": [
+            {
+                "title": "t",
+                "paragraphs": [
+                    {
+                        "context": CONTEXT,
+                        "qas": [
+                            {
+                                "id": "a",
+                                "question": "Who wrote it?",
+                                "answers": [{"text": "Ada Lovelace", "answer_start": 0}],
+                            },
+                            {"id": "b", "question": "When?", "answers": [], "is_impossible": True},
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
     path = tmp_path / "squad.json"
     path.write_text(json.dumps(squad))
     rows = D.load_examples(str(path))
@@ -221,27 +271,32 @@ def test_qa_dataset_from_squad_json(tok, tmp_path):
     assert sorted(y) == ["end_positions", "start_positions"]
     assert y["start_positions"].numpy()[1] == 0 and y["end_positions"].numpy()[1] == 0
     ids = x["input_ids"].numpy()[0]
-    assert tok.decode(ids[y["start_positions"][0]:y["end_positions"][0] + 1]) == "ada lovelace"
+    assert tok.decode(ids[y["start_positions"][0] : y["end_positions"][0] + 1]) == "ada lovelace"
 
 
 # --- files --------------------------------------------------------------------------------------------
 def test_load_examples_csv_tsv_jsonl_and_errors(tmp_path):
-    (tmp_path / "a.csv").write_text("text,label\nhello there,1\n\"a, b\",0\n")
+    (tmp_path / "a.csv").write_text('text,label\nhello there,1\n"a, b",0\n')
     (tmp_path / "a.tsv").write_text("sentence1\tsentence2\tlabel\nx\ty\t0.5\n")
     (tmp_path / "a.jsonl").write_text('{"tokens": ["a", "b"], "ner_tags": ["O", "B"]}\n\n')
-    assert D.load_examples(str(tmp_path / "a.csv")) == [{"text": "hello there", "label": "1"},
-                                                        {"text": "a, b", "label": "0"}]
+    assert D.load_examples(str(tmp_path / "a.csv")) == [
+        {"text": "hello there", "label": "1"},
+        {"text": "a, b", "label": "0"},
+    ]
     assert D.load_examples(str(tmp_path / "a.tsv"))[0]["sentence2"] == "y"
     assert D.load_examples(str(tmp_path / "a.jsonl"))[0]["tokens"] == ["a", "b"]
     (tmp_path / "bad.jsonl").write_text('{"a": 1}\nnot json\n')
     with pytest.raises(ValueError, match="line 2 is not JSON"):
         D.load_examples(str(tmp_path / "bad.jsonl"))
     with pytest.raises(ValueError, match="unsupported data file"):
-        D.load_examples(str(tmp_path / "a.csv").replace(".csv", ".txt") if (tmp_path / "a.txt").write_text("x")
-                        else "")
+        D.load_examples(
+            str(tmp_path / "a.csv").replace(".csv", ".txt") if (tmp_path / "a.txt").write_text("x") else ""
+        )
     with pytest.raises(FileNotFoundError):
         D.load_examples(str(tmp_path / "missing.csv"))
     rows = [{"sentence": "x", "label": 1}]
     assert D.pick_column(rows, None, D.TEXT_COLUMNS, "text") == "sentence"
-    with pytest.raises(ValueError, match="column 'txt' not found; the data has columns \\['sentence', 'label'\\]"):
+    with pytest.raises(
+        ValueError, match="column 'txt' not found; the data has columns \\['sentence', 'label'\\]"
+    ):
         D.pick_column(rows, "txt", D.TEXT_COLUMNS, "text")

@@ -17,7 +17,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # A tiny classification task and model, the same in every process (seeded; no dropout so that replicas and
 # the single device compute exactly the same thing).
-COMMON = textwrap.dedent('''
+COMMON = textwrap.dedent("""
     import json, os, sys
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     import numpy as np
@@ -50,15 +50,22 @@ COMMON = textwrap.dedent('''
 
     def weights(m):
         return [np.asarray(v.numpy(), dtype=np.float64).tolist() for v in m.trainable_variables]
-''')
+""")
 
 
 def _python(script: str, env_extra=None, **popen):
     env = {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "3", **(env_extra or {})}
     env.pop("TF_CONFIG", None)
     env.update(env_extra or {})
-    return subprocess.Popen([sys.executable, "-c", COMMON + textwrap.dedent(script)], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    return subprocess.Popen(
+        [sys.executable, "-c", COMMON + textwrap.dedent(script)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
 
 
 def _result(proc, timeout=240):
@@ -77,7 +84,7 @@ def _max_diff(a, b):
 
 
 def test_mirrored_strategy_on_two_logical_cpus_equals_one_device():
-    proc = _python('''
+    proc = _python("""
         from tf_albert.training.distribute import logical_cpu_devices, num_replicas
         devices = logical_cpu_devices(2)
         import tensorflow as tf
@@ -88,7 +95,7 @@ def test_mirrored_strategy_on_two_logical_cpus_equals_one_device():
         h2 = mirrored.fit(dataset(), epochs=2, verbose=0).history["loss"]
         print(json.dumps({"replicas": num_replicas(strategy), "single": h1, "mirrored": h2,
                           "w_single": weights(single), "w_mirrored": weights(mirrored)}))
-    ''')
+    """)
     r = _result(proc)
     assert r["replicas"] == 2
     np.testing.assert_allclose(r["mirrored"], r["single"], rtol=1e-5)
@@ -107,7 +114,7 @@ def _free_ports(n):
 
 def test_multi_worker_mirrored_strategy_two_processes_equal_one_device():
     workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
-    script = '''
+    script = """
         from tf_albert.training.distribute import get_strategy, num_replicas, is_chief
         strategy = get_strategy("multi_worker")
         m = model(strategy)
@@ -118,10 +125,18 @@ def test_multi_worker_mirrored_strategy_two_processes_equal_one_device():
             out["ref_loss"] = single.fit(dataset(), epochs=2, verbose=0).history["loss"]
             out["ref_w"] = weights(single)
         print(json.dumps(out))
-    '''
-    procs = [_python(script, {"TF_CONFIG": json.dumps({"cluster": {"worker": workers},
-                                                       "task": {"type": "worker", "index": i}})})
-             for i in range(2)]
+    """
+    procs = [
+        _python(
+            script,
+            {
+                "TF_CONFIG": json.dumps(
+                    {"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}}
+                )
+            },
+        )
+        for i in range(2)
+    ]
     try:
         results = [_result(p, timeout=240) for p in procs]
     finally:
@@ -161,8 +176,14 @@ KILLABLE = '''
 def _killable(args):
     env = {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("TF_CONFIG", None)
-    return subprocess.Popen([sys.executable, "-c", COMMON + textwrap.dedent(KILLABLE), *args], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", COMMON + textwrap.dedent(KILLABLE), *args],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _log_losses(path):

@@ -13,7 +13,13 @@ FOLDER = embedded_model_path("tf-albert-tiny")
 
 def test_folder_files_and_size():
     files = set(os.listdir(FOLDER))
-    assert {"config.json", "model.safetensors", "spiece.model", "tokenizer_config.json", "MODEL_CARD.md"} <= files
+    assert {
+        "config.json",
+        "model.safetensors",
+        "spiece.model",
+        "tokenizer_config.json",
+        "MODEL_CARD.md",
+    } <= files
     total = sum(os.path.getsize(os.path.join(FOLDER, f)) for f in files)
     assert total <= 8 * 1024 * 1024, f"{total} bytes"
     assert EMBEDDED_MODELS == ("tf-albert-tiny",)
@@ -23,11 +29,28 @@ def test_folder_files_and_size():
 
 def test_architecture_is_the_documented_one():
     config = json.load(open(os.path.join(FOLDER, "config.json")))
-    assert {k: config[k] for k in ("vocab_size", "embedding_size", "hidden_size", "num_attention_heads",
-                                   "intermediate_size", "num_hidden_layers", "num_hidden_groups",
-                                   "inner_group_num")} == {
-        "vocab_size": 6000, "embedding_size": 128, "hidden_size": 256, "num_attention_heads": 4,
-        "intermediate_size": 1024, "num_hidden_layers": 6, "num_hidden_groups": 1, "inner_group_num": 1}
+    assert {
+        k: config[k]
+        for k in (
+            "vocab_size",
+            "embedding_size",
+            "hidden_size",
+            "num_attention_heads",
+            "intermediate_size",
+            "num_hidden_layers",
+            "num_hidden_groups",
+            "inner_group_num",
+        )
+    } == {
+        "vocab_size": 6000,
+        "embedding_size": 128,
+        "hidden_size": 256,
+        "num_attention_heads": 4,
+        "intermediate_size": 1024,
+        "num_hidden_layers": 6,
+        "num_hidden_groups": 1,
+        "inner_group_num": 1,
+    }
 
 
 def test_tokenizer_has_albert_special_ids_and_lower_cases():
@@ -52,8 +75,10 @@ def mlm():
 def test_loads_every_weight(mlm):
     model, _ = mlm
     assert model.loading_info.missing_keys == []
-    assert sorted(model.loading_info.unexpected_keys) == ["sop_classifier.classifier.bias",
-                                                          "sop_classifier.classifier.weight"]
+    assert sorted(model.loading_info.unexpected_keys) == [
+        "sop_classifier.classifier.bias",
+        "sop_classifier.classifier.weight",
+    ]
 
 
 def test_predictions_are_pinned_and_better_than_uniform(mlm):

@@ -10,10 +10,15 @@ import sys
 import keras
 import numpy as np
 import pytest
-
 from conftest import tiny_config
-from tf_albert import (AlbertForMultipleChoice, AlbertForPreTraining, AlbertForQuestionAnswering,
-                       AlbertForSequenceClassification, AlbertForTokenClassification)
+
+from tf_albert import (
+    AlbertForMultipleChoice,
+    AlbertForPreTraining,
+    AlbertForQuestionAnswering,
+    AlbertForSequenceClassification,
+    AlbertForTokenClassification,
+)
 from tf_albert.training import callbacks as C
 from tf_albert.training import datasets as D
 from tf_albert.training import qa as Q
@@ -38,8 +43,11 @@ def _config(**kw):
 
 def _compile(model, lr=1e-2, steps=100, metrics=None):
     keras.utils.set_random_seed(0)
-    model.compile(optimizer=create_optimizer("adamw", learning_rate=lr, num_train_steps=steps, num_warmup_steps=0),
-                  metrics=metrics, jit_compile=False)
+    model.compile(
+        optimizer=create_optimizer("adamw", learning_rate=lr, num_train_steps=steps, num_warmup_steps=0),
+        metrics=metrics,
+        jit_compile=False,
+    )
     return model
 
 
@@ -61,15 +69,30 @@ def test_fit_sequence_classification_learns(tok):
 
 
 def test_fit_other_heads_with_their_datasets(tok):
-    token_ds = D.token_classification_dataset(tok, [["Paris", "is", "nice"], ["I", "saw", "Rome", "today"]] * 4,
-                                              [["LOC", "O", "O"], ["O", "O", "LOC", "O"]] * 4, batch_size=4)
-    qa_rows = [{"id": str(i), "question": "Who wrote it?", "context": "Ada Lovelace wrote the first program.",
-                "answers": {"text": ["Ada Lovelace"], "answer_start": [0]}} for i in range(8)]
+    token_ds = D.token_classification_dataset(
+        tok,
+        [["Paris", "is", "nice"], ["I", "saw", "Rome", "today"]] * 4,
+        [["LOC", "O", "O"], ["O", "O", "LOC", "O"]] * 4,
+        batch_size=4,
+    )
+    qa_rows = [
+        {
+            "id": str(i),
+            "question": "Who wrote it?",
+            "context": "Ada Lovelace wrote the first program.",
+            "answers": {"text": ["Ada Lovelace"], "answer_start": [0]},
+        }
+        for i in range(8)
+    ]
     qa_ds = Q.question_answering_dataset(tok, qa_rows, max_length=32, batch_size=4)
-    mc_ds = D.multiple_choice_dataset(tok, ["The sky is"] * 8, [["blue.", "a fish."]] * 8, [0] * 8, batch_size=4)
-    for cls, ds, kw in ((AlbertForTokenClassification, token_ds, {"num_labels": 2}),
-                        (AlbertForQuestionAnswering, qa_ds, {}),
-                        (AlbertForMultipleChoice, mc_ds, {})):
+    mc_ds = D.multiple_choice_dataset(
+        tok, ["The sky is"] * 8, [["blue.", "a fish."]] * 8, [0] * 8, batch_size=4
+    )
+    for cls, ds, kw in (
+        (AlbertForTokenClassification, token_ds, {"num_labels": 2}),
+        (AlbertForQuestionAnswering, qa_ds, {}),
+        (AlbertForMultipleChoice, mc_ds, {}),
+    ):
         keras.utils.set_random_seed(0)
         model = _compile(cls(_config(**kw)))
         losses = model.fit(ds, epochs=3, verbose=0).history["loss"]
@@ -79,10 +102,17 @@ def test_fit_other_heads_with_their_datasets(tok):
 def _tiny_corpus(folder):
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    words = ("the module returns a list of values when the function is called with one argument and "
-             "raises an error for a missing file or a wrong type").split()
-    docs = ["\n".join(" ".join(rng.choice(words, rng.integers(6, 12))).capitalize() + "."
-                      for _ in range(rng.integers(4, 8))) for _ in range(40)]
+    words = (
+        "the module returns a list of values when the function is called with one argument and "
+        "raises an error for a missing file or a wrong type"
+    ).split()
+    docs = [
+        "\n".join(
+            " ".join(rng.choice(words, rng.integers(6, 12))).capitalize() + "."
+            for _ in range(rng.integers(4, 8))
+        )
+        for _ in range(40)
+    ]
     (folder / "docs.txt").write_text("\n\n".join(docs) + "\n", encoding="utf-8")
     return folder
 
@@ -91,14 +121,18 @@ def test_pretraining_fit_with_masked_positions(tok, tmp_path):
     from tf_albert.training import pretraining_data as P
 
     corpus = _tiny_corpus(tmp_path / "corpus")
-    cfg = P.PretrainingDataConfig(max_seq_length=32, max_predictions_per_seq=5, dupe_factor=1, num_shards=1,
-                                  eval_fraction=0.0)
+    cfg = P.PretrainingDataConfig(
+        max_seq_length=32, max_predictions_per_seq=5, dupe_factor=1, num_shards=1, eval_fraction=0.0
+    )
     P.write_pretraining_data(str(corpus), tok, str(tmp_path / "data"), cfg, log=lambda *_: None)
     ds = P.pretraining_dataset(str(tmp_path / "data"), batch_size=8)
     keras.utils.set_random_seed(0)
     model = AlbertForPreTraining(_config())
-    model.compile(optimizer=create_optimizer("lamb", 1e-2, num_train_steps=40, num_warmup_steps=4),
-                  metrics=[MaskedAccuracy(name="mlm_accuracy")], jit_compile=False)
+    model.compile(
+        optimizer=create_optimizer("lamb", 1e-2, num_train_steps=40, num_warmup_steps=4),
+        metrics=[MaskedAccuracy(name="mlm_accuracy")],
+        jit_compile=False,
+    )
     out = model(next(iter(ds))[0])
     assert out["prediction_logits"].shape == (8, 5, 1500), "MLM logits only at the masked positions"
     history = model.fit(ds, steps_per_epoch=6, epochs=3, verbose=0).history
@@ -106,10 +140,13 @@ def test_pretraining_fit_with_masked_positions(tok, tmp_path):
 
 
 def _regression_setup(tok):
-    ds = D.classification_dataset(tok, ["a b", "c d", "e f", "g h"], [0.1, 0.5, 0.2, 0.9], batch_size=2,
-                                  problem_type="regression")
+    ds = D.classification_dataset(
+        tok, ["a b", "c d", "e f", "g h"], [0.1, 0.5, 0.2, 0.9], batch_size=2, problem_type="regression"
+    )
     keras.utils.set_random_seed(0)
-    model = _compile(AlbertForSequenceClassification(_config(num_labels=1, problem_type="regression")), lr=1e-3)
+    model = _compile(
+        AlbertForSequenceClassification(_config(num_labels=1, problem_type="regression")), lr=1e-3
+    )
     return ds, model
 
 
@@ -127,7 +164,9 @@ class _PoisonAtEpoch(keras.callbacks.Callback):
 def test_nan_loss_stops_with_a_clear_message_and_keeps_the_good_backup(tok, tmp_path, capsys):
     ds, model = _regression_setup(tok)
     backup = tmp_path / "backup"
-    with pytest.raises(C.TrainingDivergedError, match=r"loss became nan at epoch 3, batch 1.*lower learning rate"):
+    with pytest.raises(
+        C.TrainingDivergedError, match=r"loss became nan at epoch 3, batch 1.*lower learning rate"
+    ):
         C.fit_resumable(model, ds, epochs=5, backup_dir=str(backup), callbacks=[_PoisonAtEpoch(2)], verbose=0)
     assert "training stopped: the loss became nan at epoch 3" in capsys.readouterr().err
     assert C.backed_up_epoch(str(backup)) == 2, "the backup of the last good epoch is kept"
@@ -148,22 +187,56 @@ def test_fit_resumable_argument_errors(tok, tmp_path):
 
 def _run(args, timeout=300):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": REPO}
-    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, env=env,
-                          cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO
+    )
     return proc
 
 
 def test_cli_pretrain_then_finetune(tmp_path):
     corpus = _tiny_corpus(tmp_path / "corpus")
     out = tmp_path / "pt"
-    proc = _run(["-m", "tf_albert.training.pretrain", "--corpus", str(corpus), "--out", str(out),
-                 "--vocab-size", "40", "--set", "embedding_size=8", "--set", "hidden_size=16",
-                 "--set", "num_attention_heads=2", "--set", "intermediate_size=24", "--set", "num_hidden_layers=2",
-                 "--set", "max_position_embeddings=64", "--max-seq-length", "32", "--max-predictions-per-seq", "5",
-                 "--dupe-factor", "1", "--eval-fraction", "0.2", "--batch-size", "8", "--num-train-steps", "6",
-                 "--steps-per-epoch", "3", "--quiet"])
+    proc = _run(
+        [
+            "-m",
+            "tf_albert.training.pretrain",
+            "--corpus",
+            str(corpus),
+            "--out",
+            str(out),
+            "--vocab-size",
+            "40",
+            "--set",
+            "embedding_size=8",
+            "--set",
+            "hidden_size=16",
+            "--set",
+            "num_attention_heads=2",
+            "--set",
+            "intermediate_size=24",
+            "--set",
+            "num_hidden_layers=2",
+            "--set",
+            "max_position_embeddings=64",
+            "--max-seq-length",
+            "32",
+            "--max-predictions-per-seq",
+            "5",
+            "--dupe-factor",
+            "1",
+            "--eval-fraction",
+            "0.2",
+            "--batch-size",
+            "8",
+            "--num-train-steps",
+            "6",
+            "--steps-per-epoch",
+            "3",
+            "--quiet",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    results = json.loads(proc.stdout[proc.stdout.index("{"):])
+    results = json.loads(proc.stdout[proc.stdout.index("{") :])
     assert results["steps"] == 6 and 0 <= results["mlm_accuracy"] <= 1 and 0 <= results["sop_accuracy"] <= 1
     model_dir = out / "model"
     assert {"config.json", "spiece.model", "model.safetensors"} <= set(os.listdir(model_dir))
@@ -173,30 +246,66 @@ def test_cli_pretrain_then_finetune(tmp_path):
     assert spm.convert_ids_to_tokens([0, 1, 2, 3, 4]) == ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
     assert spm.tokenize("The Module") == spm.tokenize("the module"), "lower-cased"
 
-    rows = [{"text": t, "label": l} for t, l in (("the module returns a list", "list"),
-                                                 ("raises an error for a file", "error"))] * 8
+    rows = [
+        {"text": t, "label": label}
+        for t, label in (("the module returns a list", "list"), ("raises an error for a file", "error"))
+    ] * 8
     train = tmp_path / "train.jsonl"
     train.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    proc = _run(["-m", "tf_albert.training.finetune", "--task", "classification", "--train", str(train),
-                 "--eval", str(train), "--model", str(model_dir), "--out", str(tmp_path / "ft"), "--epochs", "2",
-                 "--batch-size", "4", "--learning-rate", "1e-3", "--quiet"])
+    proc = _run(
+        [
+            "-m",
+            "tf_albert.training.finetune",
+            "--task",
+            "classification",
+            "--train",
+            str(train),
+            "--eval",
+            str(train),
+            "--model",
+            str(model_dir),
+            "--out",
+            str(tmp_path / "ft"),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "4",
+            "--learning-rate",
+            "1e-3",
+            "--quiet",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    metrics = json.loads(proc.stdout[proc.stdout.index("{"):])
+    metrics = json.loads(proc.stdout[proc.stdout.index("{") :])
     assert metrics["examples"] == 16 and 0 <= metrics["accuracy"] <= 1
     saved = json.loads((tmp_path / "ft" / "model" / "config.json").read_text())
     assert saved["id2label"] == {"0": "error", "1": "list"}
     assert (tmp_path / "ft" / "log.csv").read_text().count("\n") == 3  # header + 2 epochs
 
 
-
 def test_cli_entry_points_report_bad_input(tmp_path, capsys):
     from tf_albert.training import finetune_main, pretrain_main
 
-    assert finetune_main(["--task", "classification", "--train", str(tmp_path / "missing.csv"),
-                          "--out", str(tmp_path / "x"), "--model", FIXTURE_TOKENIZER]) == 2
+    assert (
+        finetune_main(
+            [
+                "--task",
+                "classification",
+                "--train",
+                str(tmp_path / "missing.csv"),
+                "--out",
+                str(tmp_path / "x"),
+                "--model",
+                FIXTURE_TOKENIZER,
+            ]
+        )
+        == 2
+    )
     assert "missing.csv" in capsys.readouterr().err
     corpus = _tiny_corpus(tmp_path / "corpus")
-    assert pretrain_main(["--corpus", str(corpus), "--out", str(tmp_path / "big"), "--vocab-size", "5000"]) == 2
+    assert (
+        pretrain_main(["--corpus", str(corpus), "--out", str(tmp_path / "big"), "--vocab-size", "5000"]) == 2
+    )
     err = capsys.readouterr().err
     assert "vocab_size=5000" in err and "<=" in err
 
@@ -225,21 +334,48 @@ def test_finetune_python_api_token_classification_and_qa(tok, tmp_path):
     folder = tmp_path / "base"
     keras.utils.set_random_seed(0)
     AlbertModel(_config()).save_pretrained(str(folder), tokenizer=tok)
-    rows = [{"tokens": ["Paris", "is", "nice"], "ner_tags": ["LOC", "O", "O"]},
-            {"tokens": ["I", "saw", "Rome"], "ner_tags": ["O", "O", "LOC"]}] * 4
+    rows = [
+        {"tokens": ["Paris", "is", "nice"], "ner_tags": ["LOC", "O", "O"]},
+        {"tokens": ["I", "saw", "Rome"], "ner_tags": ["O", "O", "LOC"]},
+    ] * 4
     out = tmp_path / "ner"
-    metrics = finetune("token_classification", rows, str(out), model=str(folder), epochs=2, batch_size=4,
-                       learning_rate=1e-2, verbose=0, log=lambda *_: None)
+    metrics = finetune(
+        "token_classification",
+        rows,
+        str(out),
+        model=str(folder),
+        epochs=2,
+        batch_size=4,
+        learning_rate=1e-2,
+        verbose=0,
+        log=lambda *_: None,
+    )
     assert metrics["tokens"] == 8 * 3 and 0 <= metrics["accuracy"] <= 1 and "macro_f1" in metrics
     config = json.loads((out / "model" / "config.json").read_text())
-    assert config["id2label"] == {"0": "LOC", "1": "O"} and config["architectures"] == ["AlbertForTokenClassification"]
-    # rerunning the finished command resumes from its backup: no epoch is trained again
-    finetune("token_classification", rows, str(out), model=str(folder), epochs=2, batch_size=4,
-             learning_rate=1e-2, verbose=0, log=lambda *_: None)
-    assert (out / "log.csv").read_text().count("\n") == 3
+    assert config["id2label"] == {"0": "LOC", "1": "O"} and config["architectures"] == [
+        "AlbertForTokenClassification"
+    ]
+    assert (out / "log.csv").read_text().count("\n") == 3  # header + 2 epochs
 
-    qa = [{"id": str(i), "question": "Who wrote it?", "context": "Ada Lovelace wrote the first program.",
-           "answers": {"text": ["Ada Lovelace"], "answer_start": [0]}} for i in range(8)]
-    metrics = finetune("question_answering", qa, str(tmp_path / "qa"), model=str(folder), epochs=2, batch_size=4,
-                       learning_rate=1e-2, max_length=32, verbose=0, log=lambda *_: None)
+    qa = [
+        {
+            "id": str(i),
+            "question": "Who wrote it?",
+            "context": "Ada Lovelace wrote the first program.",
+            "answers": {"text": ["Ada Lovelace"], "answer_start": [0]},
+        }
+        for i in range(8)
+    ]
+    metrics = finetune(
+        "question_answering",
+        qa,
+        str(tmp_path / "qa"),
+        model=str(folder),
+        epochs=2,
+        batch_size=4,
+        learning_rate=1e-2,
+        max_length=32,
+        verbose=0,
+        log=lambda *_: None,
+    )
     assert metrics["examples"] == 8 and 0 <= metrics["exact_match"] <= 100 and 0 <= metrics["f1"] <= 100

@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 import pytest
-
 from conftest import tiny_config
+
 from tf_albert import AlbertForPreTraining
 from tf_albert.training import optimization as O
 
@@ -25,11 +25,14 @@ def test_schedule_serialises():
         assert float(again(step)) == pytest.approx(float(s(step)))
 
 
-@pytest.mark.parametrize("bad, match", [
-    (dict(num_train_steps=0), "num_train_steps must be >= 1"),
-    (dict(num_train_steps=10, num_warmup_steps=11), "exceeds num_train_steps"),
-    (dict(num_train_steps=10, num_warmup_steps=-1), "num_warmup_steps must be an int >= 0"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(num_train_steps=0), "num_train_steps must be >= 1"),
+        (dict(num_train_steps=10, num_warmup_steps=11), "exceeds num_train_steps"),
+        (dict(num_train_steps=10, num_warmup_steps=-1), "num_warmup_steps must be an int >= 0"),
+    ],
+)
 def test_schedule_rejects_bad_steps(bad, match):
     with pytest.raises(ValueError, match=match):
         O.linear_warmup_decay(1e-3, **bad)
@@ -52,8 +55,9 @@ def test_weight_decay_skips_layernorm_and_bias(name, cls):
     model = AlbertForPreTraining(tiny_config())
     model.build()
     lr, wd = 0.1, 0.5
-    opt = O.create_optimizer(name, learning_rate=lr, num_train_steps=10, num_warmup_steps=0, weight_decay=wd,
-                             global_clipnorm=None)
+    opt = O.create_optimizer(
+        name, learning_rate=lr, num_train_steps=10, num_warmup_steps=0, weight_decay=wd, global_clipnorm=None
+    )
     assert isinstance(opt, cls)
     variables = model.trainable_variables
     excluded = [v for v in variables if _is_layernorm_or_bias(v.path)]

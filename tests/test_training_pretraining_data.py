@@ -20,8 +20,16 @@ MASK = 4
 def _masker(prob=0.15, max_pred=1000, ngram=3, whole_word=True, word_start=None):
     if word_start is None:
         word_start = np.ones(VOCAB, bool)
-    return P.Masker(VOCAB, MASK, SPECIAL, word_start, masked_lm_prob=prob, max_predictions_per_seq=max_pred,
-                    max_ngram=ngram, do_whole_word_mask=whole_word)
+    return P.Masker(
+        VOCAB,
+        MASK,
+        SPECIAL,
+        word_start,
+        masked_lm_prob=prob,
+        max_predictions_per_seq=max_pred,
+        max_ngram=ngram,
+        do_whole_word_mask=whole_word,
+    )
 
 
 def _sequences(n, length, seed=0):
@@ -144,8 +152,9 @@ def test_truncate_pair_keeps_both_sides_and_fits():
 
 def test_make_example_layout():
     masker = _masker(prob=0.2)
-    ex = P.make_example([10, 11, 12], [20, 21], 1, masker, random.Random(0), cls_id=2, sep_id=3, pad_id=0,
-                        max_seq_length=12)
+    ex = P.make_example(
+        [10, 11, 12], [20, 21], 1, masker, random.Random(0), cls_id=2, sep_id=3, pad_id=0, max_seq_length=12
+    )
     assert ex["attention_mask"].tolist() == [1] * 8 + [0] * 4
     assert ex["token_type_ids"].tolist() == [0] * 5 + [1] * 3 + [0] * 4
     n = int((ex["labels"] != IGNORE_INDEX).sum())
@@ -171,8 +180,10 @@ def _corpus(tmp_path):
     words = "the a module function returns value list object class method string file data type".split()
     docs = []
     for d in range(30):
-        lines = [" ".join(rng.choice(words) for _ in range(rng.randint(5, 14))).capitalize() + "."
-                 for _ in range(rng.randint(3, 9))]
+        lines = [
+            " ".join(rng.choice(words) for _ in range(rng.randint(5, 14))).capitalize() + "."
+            for _ in range(rng.randint(3, 9))
+        ]
         docs.append("\n".join(lines))
     (folder / "a.txt").write_text("\n\n".join(docs[:20]) + "\n", encoding="utf-8")
     (folder / "b.txt").write_text("\n\n".join(docs[20:]) + "\n", encoding="utf-8")
@@ -184,14 +195,21 @@ def test_write_read_and_resume_tfrecords(tmp_path):
 
     tok = AlbertTokenizer.from_pretrained(FIXTURE_TOKENIZER)
     corpus = _corpus(tmp_path)
-    config = P.PretrainingDataConfig(max_seq_length=32, max_predictions_per_seq=6, dupe_factor=2, num_shards=2,
-                                     eval_fraction=0.2)
+    config = P.PretrainingDataConfig(
+        max_seq_length=32, max_predictions_per_seq=6, dupe_factor=2, num_shards=2, eval_fraction=0.2
+    )
     out = tmp_path / "data"
     manifest = P.write_pretraining_data(str(corpus), tok, str(out), config, log=lambda *_: None)
     assert manifest["complete"] and manifest["num_train_examples"] > 0 and manifest["num_eval_examples"] > 0
     files = sorted(os.listdir(out))
-    assert files == ["eval.tfrecord", "manifest.json", "train-000-00000.tfrecord", "train-000-00001.tfrecord",
-                     "train-001-00000.tfrecord", "train-001-00001.tfrecord"]
+    assert files == [
+        "eval.tfrecord",
+        "manifest.json",
+        "train-000-00000.tfrecord",
+        "train-000-00001.tfrecord",
+        "train-001-00000.tfrecord",
+        "train-001-00001.tfrecord",
+    ]
 
     ds = P.pretraining_dataset(str(out), batch_size=4, seed=1)
     x, y = next(iter(ds))
@@ -206,8 +224,10 @@ def test_write_read_and_resume_tfrecords(tmp_path):
 
     # the stream of a new dataset depends only on the seed: skipping k batches continues it exactly
     full = [b[0]["input_ids"].numpy() for b in P.pretraining_dataset(str(out), batch_size=4, seed=1).take(5)]
-    skipped = [b[0]["input_ids"].numpy() for b in P.pretraining_dataset(str(out), batch_size=4, seed=1,
-                                                                          skip_batches=3).take(2)]
+    skipped = [
+        b[0]["input_ids"].numpy()
+        for b in P.pretraining_dataset(str(out), batch_size=4, seed=1, skip_batches=3).take(2)
+    ]
     np.testing.assert_array_equal(full[3], skipped[0])
     np.testing.assert_array_equal(full[4], skipped[1])
 
@@ -225,8 +245,9 @@ def test_write_read_and_resume_tfrecords(tmp_path):
     assert keep.stat().st_mtime_ns == mtime
 
     with pytest.raises(ValueError, match="other settings"):
-        P.write_pretraining_data(str(corpus), tok, str(out), P.PretrainingDataConfig(max_seq_length=64),
-                                 log=lambda *_: None)
+        P.write_pretraining_data(
+            str(corpus), tok, str(out), P.PretrainingDataConfig(max_seq_length=64), log=lambda *_: None
+        )
 
 
 def test_eval_documents_never_reach_training_files(tmp_path):
@@ -236,10 +257,19 @@ def test_eval_documents_never_reach_training_files(tmp_path):
     folder = tmp_path / "c"
     folder.mkdir()
     # every document uses its own words, so a document's tokens identify it
-    docs = [f"Document {chr(97 + d)}{chr(97 + d)} one.\nDocument {chr(97 + d)}{chr(97 + d)} two." for d in range(26)]
+    docs = [
+        f"Document {chr(97 + d)}{chr(97 + d)} one.\nDocument {chr(97 + d)}{chr(97 + d)} two."
+        for d in range(26)
+    ]
     (folder / "x.txt").write_text("\n\n".join(docs) + "\n")
-    config = P.PretrainingDataConfig(max_seq_length=24, max_predictions_per_seq=3, dupe_factor=1, num_shards=1,
-                                     eval_fraction=0.3, masked_lm_prob=0.01)
+    config = P.PretrainingDataConfig(
+        max_seq_length=24,
+        max_predictions_per_seq=3,
+        dupe_factor=1,
+        num_shards=1,
+        eval_fraction=0.3,
+        masked_lm_prob=0.01,
+    )
     P.write_pretraining_data(str(folder), tok, str(tmp_path / "d"), config, log=lambda *_: None)
 
     def tokens(split):

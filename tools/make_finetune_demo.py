@@ -24,7 +24,9 @@ CLASSES = ("tutorial", "library", "c-api", "whatsnew")
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", required=True, help="output folder of tools/make_pydoc_corpus.py")
     parser.add_argument("--out", required=True)
     parser.add_argument("--train-per-class", type=int, default=400)

@@ -6,8 +6,9 @@ reST sources in /usr/share/doc/python3.11/html/_sources/. The text is under the 
 
 Output: the corpus format of `tf-albert pretrain` — one sentence per line, an empty line between
 documents — with one document per page (`--per-section` for one per section; pages fill the
-pretraining sequences better, sections are often shorter than one sequence). Literal blocks, doctest sessions, tables, code-like
-directives, comments and link targets are dropped; inline markup is reduced to its text.
+pretraining sequences better, sections are often shorter than one sequence). Literal blocks, doctest
+sessions, tables, code-like directives, comments and link targets are dropped; inline markup is reduced to
+its text.
 
     python tools/make_pydoc_corpus.py --out /tmp/pydoc-corpus
 """
@@ -24,13 +25,57 @@ DEFAULT_SOURCES = "/usr/share/doc/python3.11/html/_sources"
 
 # Directives whose whole indented body is code, layout or metadata, not prose.
 SKIP_DIRECTIVES = {
-    "code-block", "code", "sourcecode", "testsetup", "testcleanup", "testcode", "testoutput", "doctest",
-    "productionlist", "highlight", "literalinclude", "toctree", "module", "moduleauthor", "sectionauthor",
-    "index", "raw", "image", "figure", "csv-table", "table", "list-table", "tabularcolumns", "audit-event",
-    "audit-event-table", "include", "program", "cmdoption", "option", "envvar", "opcode", "pdbcommand",
-    "c:macro", "c:var", "c:type", "c:member", "c:function", "c:struct", "currentmodule", "impl-detail-x",
-    "availability", "literal", "parsed-literal", "graphviz", "role", "default-role", "contents",
-    "limited-api-list", "opcode2", "2to3fixer", "describe",
+    "code-block",
+    "code",
+    "sourcecode",
+    "testsetup",
+    "testcleanup",
+    "testcode",
+    "testoutput",
+    "doctest",
+    "productionlist",
+    "highlight",
+    "literalinclude",
+    "toctree",
+    "module",
+    "moduleauthor",
+    "sectionauthor",
+    "index",
+    "raw",
+    "image",
+    "figure",
+    "csv-table",
+    "table",
+    "list-table",
+    "tabularcolumns",
+    "audit-event",
+    "audit-event-table",
+    "include",
+    "program",
+    "cmdoption",
+    "option",
+    "envvar",
+    "opcode",
+    "pdbcommand",
+    "c:macro",
+    "c:var",
+    "c:type",
+    "c:member",
+    "c:function",
+    "c:struct",
+    "currentmodule",
+    "impl-detail-x",
+    "availability",
+    "literal",
+    "parsed-literal",
+    "graphviz",
+    "role",
+    "default-role",
+    "contents",
+    "limited-api-list",
+    "opcode2",
+    "2to3fixer",
+    "describe",
 }
 HEADING_RE = re.compile(r"^([=\-~^\"'`#*+<>:_.])\1{2,}\s*$")
 DIRECTIVE_RE = re.compile(r"^(\s*)\.\.\s+([\w:-]+)::\s*(.*)$")
@@ -98,6 +143,7 @@ def sections(path: str) -> list[list[str]]:
     paragraph: list[str] = []
     skip_indent = None  # skip lines indented deeper than this (directive bodies, literal blocks)
     literal_next = False
+    literal_next_indent = 0
 
     def flush():
         nonlocal paragraph
@@ -177,7 +223,9 @@ def sections(path: str) -> list[list[str]]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sources", default=DEFAULT_SOURCES, help="folder of *.rst.txt files")
     parser.add_argument("--out", required=True, help="output folder (one .txt per source file)")
     parser.add_argument("--per-section", action="store_true", help="one document per section, not per page")
@@ -201,7 +249,9 @@ def main(argv=None) -> int:
         if docs:
             with open(os.path.join(args.out, rel + ".txt"), "w", encoding="utf-8") as f:
                 f.write(("\n\n" if args.per_section else "\n").join(docs) + "\n")
-    print(f"{len(files)} source files -> {n_docs} documents, {n_sent} sentences, {n_words} words in {args.out}")
+    print(
+        f"{len(files)} source files -> {n_docs} documents, {n_sent} sentences, {n_words} words in {args.out}"
+    )
     return 0
 
 

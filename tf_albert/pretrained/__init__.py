@@ -26,7 +26,7 @@ def embedded_model_path(name) -> str | None:
         return None
     name = os.fspath(name)
     if name.startswith("tf_albert/"):
-        name = name[len("tf_albert/"):]
+        name = name[len("tf_albert/") :]
     if name not in EMBEDDED_MODELS:
         return None
     folder = os.path.join(PRETRAINED_DIR, name)

@@ -63,7 +63,8 @@ class TerminateOnNaN(keras.callbacks.TerminateOnNaN):
             except Exception:  # noqa: BLE001 - the rate is only a hint in the message
                 pass
             self.message = (
-                f"training stopped: the loss became {float(loss)} at epoch {self._epoch + 1}, batch {batch + 1}"
+                f"training stopped: the loss became {float(loss)} at epoch {self._epoch + 1}, "
+                f"batch {batch + 1}"
                 + (f" (learning rate {lr:.3g})" if lr is not None else "")
                 + ". Try a lower learning rate or more warm-up steps, gradient clipping (global_clipnorm), "
                 "checking the labels (-100 marks ignored positions; class ids must be < num_labels), or "
@@ -83,8 +84,12 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     """
 
     def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=True, delete_checkpoint=False):
-        super().__init__(backup_dir, save_freq=save_freq, double_checkpoint=double_checkpoint,
-                         delete_checkpoint=delete_checkpoint)
+        super().__init__(
+            backup_dir,
+            save_freq=save_freq,
+            double_checkpoint=double_checkpoint,
+            delete_checkpoint=delete_checkpoint,
+        )
         self._diverged = False
         self._rng_path = os.path.join(backup_dir, RNG_STATE)
 
@@ -96,8 +101,13 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         states = self._seed_states()
         tmp = self._rng_path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"epoch": self._current_epoch,
-                       "states": [keras.ops.convert_to_numpy(v).tolist() for v in states]}, f)
+            json.dump(
+                {
+                    "epoch": self._current_epoch,
+                    "states": [keras.ops.convert_to_numpy(v).tolist() for v in states],
+                },
+                f,
+            )
         os.replace(tmp, self._rng_path)
 
     def on_train_begin(self, logs=None):
@@ -151,8 +161,17 @@ def _worker_backup_dir(backup_dir: str) -> str:
     return os.path.join(backup_dir, f"{task.get('type', 'worker')}-{task.get('index', 0)}")
 
 
-def fit_resumable(model, dataset, epochs: int, backup_dir: str, steps_per_epoch: int | None = None,
-                  callbacks=(), validation_data=None, validation_steps=None, verbose="auto"):
+def fit_resumable(
+    model,
+    dataset,
+    epochs: int,
+    backup_dir: str,
+    steps_per_epoch: int | None = None,
+    callbacks=(),
+    validation_data=None,
+    validation_steps=None,
+    verbose="auto",
+):
     """`model.fit` that survives being killed: rerun the same call and it continues where it stopped.
 
     Args:
@@ -197,9 +216,16 @@ def fit_resumable(model, dataset, epochs: int, backup_dir: str, steps_per_epoch:
     apply_distribution_fixes(model)
     nan_stop = TerminateOnNaN()
     backup = BackupAndRestore(backup_dir)
-    history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                        callbacks=[nan_stop, backup, *callbacks], validation_data=validation_data,
-                        validation_steps=validation_steps, verbose=verbose, shuffle=False)
+    history = model.fit(
+        dataset,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=[nan_stop, backup, *callbacks],
+        validation_data=validation_data,
+        validation_steps=validation_steps,
+        verbose=verbose,
+        shuffle=False,
+    )
     if nan_stop.message:
         raise TrainingDivergedError(nan_stop.message)
     return history

@@ -27,8 +27,14 @@ import numpy as np
 
 from tf_albert.losses import IGNORE_INDEX
 
-TASKS = ("classification", "regression", "multi_label", "token_classification", "multiple_choice",
-         "question_answering")
+TASKS = (
+    "classification",
+    "regression",
+    "multi_label",
+    "token_classification",
+    "multiple_choice",
+    "question_answering",
+)
 
 # Column names tried in order when none is given (GLUE, SWAG, CoNLL and SQuAD conventions).
 TEXT_COLUMNS = ("text", "sentence", "sentence1", "premise", "question1", "startphrase")
@@ -70,7 +76,9 @@ def load_examples(path) -> list[dict]:
                     except ValueError as e:
                         raise ValueError(f"{path!r} line {n} is not JSON: {e}") from None
                     if not isinstance(rows[-1], dict):
-                        raise ValueError(f"{path!r} line {n} must be a JSON object, got {type(rows[-1]).__name__}")
+                        raise ValueError(
+                            f"{path!r} line {n} must be a JSON object, got {type(rows[-1]).__name__}"
+                        )
         return rows
     if lower.endswith(".json"):
         with open(path, encoding="utf-8") as f:
@@ -87,8 +95,9 @@ def load_examples(path) -> list[dict]:
     raise ValueError(f"unsupported data file {path!r}: use .csv, .tsv, .jsonl or .json")
 
 
-def pick_column(rows: Sequence[Mapping], given: str | None, candidates: Sequence[str], what: str,
-                required: bool = True) -> str | None:
+def pick_column(
+    rows: Sequence[Mapping], given: str | None, candidates: Sequence[str], what: str, required: bool = True
+) -> str | None:
     """The column to use: `given` (checked), else the first of `candidates` present in the first row."""
     if not rows:
         raise ValueError("no examples")
@@ -101,7 +110,9 @@ def pick_column(rows: Sequence[Mapping], given: str | None, candidates: Sequence
         if name in rows[0]:
             return name
     if required:
-        raise ValueError(f"no {what} column: give one (tried {list(candidates)}); the data has columns {keys}")
+        raise ValueError(
+            f"no {what} column: give one (tried {list(candidates)}); the data has columns {keys}"
+        )
     return None
 
 
@@ -180,8 +191,12 @@ def word_ids_from_offsets(offsets, word_spans, special_mask) -> list[int | None]
     return out
 
 
-def align_labels(word_ids: Sequence[int | None], word_labels: Sequence[int], label_all_subtokens: bool = False,
-                 ignore_index: int = IGNORE_INDEX) -> list[int]:
+def align_labels(
+    word_ids: Sequence[int | None],
+    word_labels: Sequence[int],
+    label_all_subtokens: bool = False,
+    ignore_index: int = IGNORE_INDEX,
+) -> list[int]:
     """Per-token labels: the word's label on its first piece; -100 on later pieces (unless
     `label_all_subtokens`) and on special tokens.
 
@@ -201,8 +216,9 @@ def align_labels(word_ids: Sequence[int | None], word_labels: Sequence[int], lab
     return out
 
 
-def encode_token_classification(tokenizer, words, word_labels=None, max_length: int = 128,
-                                label_all_subtokens: bool = False) -> dict[str, list]:
+def encode_token_classification(
+    tokenizer, words, word_labels=None, max_length: int = 128, label_all_subtokens: bool = False
+) -> dict[str, list]:
     """Encodes pre-split words (joined with spaces) and aligns one label per word to the pieces.
 
     Returns `input_ids`, `token_type_ids`, `attention_mask`, `word_ids` (and `labels` when given).
@@ -228,13 +244,22 @@ def encode_token_classification(tokenizer, words, word_labels=None, max_length: 
         for i, (ws, ls) in enumerate(zip(words, word_labels)):
             if len(ws) != len(ls):
                 raise ValueError(f"example {i} has {len(ws)} words but {len(ls)} labels")
-    enc = tokenizer(texts, truncation=True, max_length=int(max_length), return_offsets_mapping=True,
-                    return_special_tokens_mask=True)
+    enc = tokenizer(
+        texts,
+        truncation=True,
+        max_length=int(max_length),
+        return_offsets_mapping=True,
+        return_special_tokens_mask=True,
+    )
     out = {k: enc[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
-    out["word_ids"] = [word_ids_from_offsets(o, s, m) for o, s, m in
-                       zip(enc["offset_mapping"], spans, enc["special_tokens_mask"])]
+    out["word_ids"] = [
+        word_ids_from_offsets(o, s, m)
+        for o, s, m in zip(enc["offset_mapping"], spans, enc["special_tokens_mask"])
+    ]
     if word_labels is not None:
-        out["labels"] = [align_labels(w, ls, label_all_subtokens) for w, ls in zip(out["word_ids"], word_labels)]
+        out["labels"] = [
+            align_labels(w, ls, label_all_subtokens) for w, ls in zip(out["word_ids"], word_labels)
+        ]
     return out
 
 
@@ -255,13 +280,15 @@ def encode_multiple_choice(tokenizer, contexts, choices, questions=None, max_len
         if n is None:
             n = len(opts)
         if len(opts) != n or n < 2:
-            raise ValueError(f"every example needs the same number (>= 2) of choices; example 0 has {n}, "
-                             f"example {i} has {len(opts)}")
+            raise ValueError(
+                f"every example needs the same number (>= 2) of choices; example 0 has {n}, "
+                f"example {i} has {len(opts)}"
+            )
         for c in opts:
             firsts.append(contexts[i])
             seconds.append(f"{questions[i]} {c}" if questions is not None else c)
     flat = encode_classification(tokenizer, firsts, seconds, max_length)
-    return {k: [v[i * n:(i + 1) * n] for i in range(len(contexts))] for k, v in flat.items()}
+    return {k: [v[i * n : (i + 1) * n] for i in range(len(contexts))] for k, v in flat.items()}
 
 
 # === tf.data ===
@@ -273,10 +300,22 @@ def _ragged(rows, dtype):
     return tf.RaggedTensor.from_row_lengths(flat, lengths)
 
 
-def make_dataset(features: Mapping[str, list], labels=None, *, batch_size: int = 32, shuffle: bool = False,
-                 seed: int = 0, pad_token_id: int = 0, label_pad_value=IGNORE_INDEX, max_length: int | None = None,
-                 pad_to_max_length: bool = False, pad_to_multiple_of: int | None = None,
-                 drop_remainder: bool = False, num_choices: int | None = None, per_token_labels: bool = False):
+def make_dataset(
+    features: Mapping[str, list],
+    labels=None,
+    *,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    seed: int = 0,
+    pad_token_id: int = 0,
+    label_pad_value=IGNORE_INDEX,
+    max_length: int | None = None,
+    pad_to_max_length: bool = False,
+    pad_to_multiple_of: int | None = None,
+    drop_remainder: bool = False,
+    num_choices: int | None = None,
+    per_token_labels: bool = False,
+):
     """`tf.data` of encoded examples: optional seeded shuffle, per-batch padding, prefetch.
 
     Args:
@@ -341,15 +380,22 @@ def make_dataset(features: Mapping[str, list], labels=None, *, batch_size: int =
         shapes, values = x_shape, pad_values
     else:
         y_shape = {k: ([seq] if kind == "ragged" else t.shape[1:]) for k, (kind, t) in label_struct.items()}
-        y_vals = {k: (np.int32(label_pad_value) if kind == "ragged" else
-                      tf.constant(0, t.dtype)) for k, (kind, t) in label_struct.items()}
+        y_vals = {
+            k: (np.int32(label_pad_value) if kind == "ragged" else tf.constant(0, t.dtype))
+            for k, (kind, t) in label_struct.items()
+        }
         if list(label_struct) == ["labels"]:
             y_shape, y_vals = y_shape["labels"], y_vals["labels"]
         shapes, values = (x_shape, y_shape), (pad_values, y_vals)
-    ds = ds.padded_batch(batch_size, padded_shapes=shapes, padding_values=values, drop_remainder=drop_remainder)
+    ds = ds.padded_batch(
+        batch_size, padded_shapes=shapes, padding_values=values, drop_remainder=drop_remainder
+    )
     if pad_to_multiple_of and not pad_to_max_length:
-        ds = ds.map(_round_up(pad_to_multiple_of, pad_values, label_pad_value, max_length, per_token_labels),
-                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        ds = ds.map(
+            _round_up(pad_to_multiple_of, pad_values, label_pad_value, max_length, per_token_labels),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -367,8 +413,9 @@ def _round_up(multiple: int, pad_values: dict, label_pad_value, max_length, per_
         if max_length:
             target = tf.minimum(target, max(max_length, 1))
         target = tf.maximum(target, length)
-        paddings = tf.concat([tf.zeros([tf.rank(t) - 1, 2], tf.int32),
-                              tf.reshape(tf.stack([0, target - length]), [1, 2])], 0)
+        paddings = tf.concat(
+            [tf.zeros([tf.rank(t) - 1, 2], tf.int32), tf.reshape(tf.stack([0, target - length]), [1, 2])], 0
+        )
         return tf.pad(t, paddings, constant_values=tf.cast(value, t.dtype))
 
     def fn(x, y=None):
@@ -386,9 +433,18 @@ def _round_up(multiple: int, pad_values: dict, label_pad_value, max_length, per_
 
 
 # === Builders per head ===
-def classification_dataset(tokenizer, texts, labels=None, text_pairs=None, *, max_length: int = 128,
-                           label2id: Mapping | None = None, problem_type: str = "single_label_classification",
-                           num_labels: int | None = None, **dataset_kwargs):
+def classification_dataset(
+    tokenizer,
+    texts,
+    labels=None,
+    text_pairs=None,
+    *,
+    max_length: int = 128,
+    label2id: Mapping | None = None,
+    problem_type: str = "single_label_classification",
+    num_labels: int | None = None,
+    **dataset_kwargs,
+):
     """Sequence classification (single texts or pairs), regression or multi-label → `(features, labels)`.
 
     Args:
@@ -429,15 +485,19 @@ def classification_dataset(tokenizer, texts, labels=None, text_pairs=None, *, ma
             y, k = [], 0
             for vs in labels:
                 row = np.zeros(n, np.float32)
-                row[ids[k:k + len(vs)]] = 1.0
+                row[ids[k : k + len(vs)]] = 1.0
                 k += len(vs)
                 y.append(row)
         elif problem_type == "single_label_classification":
             y, mapping = to_label_ids(labels, label2id)
         else:
-            raise ValueError(f"problem_type must be one of 'single_label_classification', 'regression', "
-                             f"'multi_label_classification', got {problem_type!r}")
-    ds = make_dataset(features, y, pad_token_id=tokenizer.pad_token_id, max_length=max_length, **dataset_kwargs)
+            raise ValueError(
+                f"problem_type must be one of 'single_label_classification', 'regression', "
+                f"'multi_label_classification', got {problem_type!r}"
+            )
+    ds = make_dataset(
+        features, y, pad_token_id=tokenizer.pad_token_id, max_length=max_length, **dataset_kwargs
+    )
     ds.label2id = mapping
     return ds
 
@@ -450,9 +510,16 @@ def _is_number(v) -> bool:
         return False
 
 
-def token_classification_dataset(tokenizer, words, labels=None, *, max_length: int = 128,
-                                 label2id: Mapping | None = None, label_all_subtokens: bool = False,
-                                 **dataset_kwargs):
+def token_classification_dataset(
+    tokenizer,
+    words,
+    labels=None,
+    *,
+    max_length: int = 128,
+    label2id: Mapping | None = None,
+    label_all_subtokens: bool = False,
+    **dataset_kwargs,
+):
     """Token classification (NER, POS): pre-split words with one label per word.
 
     The label goes on the word's first piece; its other pieces, special tokens and padding get -100
@@ -472,19 +539,26 @@ def token_classification_dataset(tokenizer, words, labels=None, *, max_length: i
         ids, mapping = to_label_ids(flat, label2id)
         y, k = [], 0
         for vs in labels:
-            y.append(ids[k:k + len(vs)])
+            y.append(ids[k : k + len(vs)])
             k += len(vs)
     enc = encode_token_classification(tokenizer, words, y, max_length, label_all_subtokens)
     features = {k: enc[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
-    ds = make_dataset(features, enc.get("labels"), pad_token_id=tokenizer.pad_token_id, max_length=max_length,
-                      per_token_labels=True, **dataset_kwargs)
+    ds = make_dataset(
+        features,
+        enc.get("labels"),
+        pad_token_id=tokenizer.pad_token_id,
+        max_length=max_length,
+        per_token_labels=True,
+        **dataset_kwargs,
+    )
     ds.label2id = mapping
     ds.word_ids = enc["word_ids"]
     return ds
 
 
-def multiple_choice_dataset(tokenizer, contexts, choices, labels=None, questions=None, *, max_length: int = 128,
-                            **dataset_kwargs):
+def multiple_choice_dataset(
+    tokenizer, contexts, choices, labels=None, questions=None, *, max_length: int = 128, **dataset_kwargs
+):
     """Multiple choice (SWAG, RACE-style): inputs [B, num_choices, L], `labels` [B] (index of the answer).
 
     Example:
@@ -510,5 +584,11 @@ def multiple_choice_dataset(tokenizer, contexts, choices, labels=None, questions
             if not 0 <= v < num_choices:
                 raise ValueError(f"labels[{i}] is {v}; there are {num_choices} choices")
             y.append(v)
-    return make_dataset(enc, y, pad_token_id=tokenizer.pad_token_id, max_length=max_length,
-                        num_choices=num_choices, **dataset_kwargs)
+    return make_dataset(
+        enc,
+        y,
+        pad_token_id=tokenizer.pad_token_id,
+        max_length=max_length,
+        num_choices=num_choices,
+        **dataset_kwargs,
+    )

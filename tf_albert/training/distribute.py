@@ -64,7 +64,9 @@ def get_strategy(name: str | None = "default", devices=None):
         return tf.distribute.MirroredStrategy(devices=devices)
     if kind == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError("strategy 'multi_worker' needs the TF_CONFIG environment variable (cluster + task)")
+            raise ValueError(
+                "strategy 'multi_worker' needs the TF_CONFIG environment variable (cluster + task)"
+            )
         try:
             json.loads(os.environ["TF_CONFIG"])
         except ValueError as e:
@@ -139,8 +141,10 @@ def logical_cpu_devices(count: int) -> list[str]:
 def _in_multi_worker_mode(strategy) -> bool:
     import tensorflow as tf
 
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode())
+    return (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and strategy.extended._in_multi_worker_mode()
+    )
 
 
 def per_replica_loss(loss):
@@ -192,13 +196,23 @@ def apply_distribution_fixes(model):
 
     def maybe_symbolic_build(iterator=None, data_batch=None):
         strategy = model._distribute_strategy
-        if strategy is not None and iterator is not None and data_batch is None and _in_multi_worker_mode(strategy):
+        if (
+            strategy is not None
+            and iterator is not None
+            and data_batch is None
+            and _in_multi_worker_mode(strategy)
+        ):
             for _, _, it in iterator:
                 batch = next(it)
                 break
             data_batch = tf.nest.map_structure(
-                lambda v: (strategy.experimental_local_results(v)[0]
-                           if isinstance(v, tf.distribute.DistributedValues) else v), batch)
+                lambda v: (
+                    strategy.experimental_local_results(v)[0]
+                    if isinstance(v, tf.distribute.DistributedValues)
+                    else v
+                ),
+                batch,
+            )
             iterator = None
         return own_build(iterator=iterator, data_batch=data_batch)
 
@@ -206,8 +220,12 @@ def apply_distribution_fixes(model):
         def wrapped(data):
             logs = step(data)
             if _in_multi_worker_mode(tf.distribute.get_strategy()):
-                logs = {k: ops.reshape(v, (1,)) if len(getattr(v, "shape", ())) == 0 else v for k, v in logs.items()}
+                logs = {
+                    k: ops.reshape(v, (1,)) if len(getattr(v, "shape", ())) == 0 else v
+                    for k, v in logs.items()
+                }
             return logs
+
         return wrapped
 
     model.compute_loss = compute_loss

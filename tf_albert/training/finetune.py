@@ -27,8 +27,11 @@ TASK_MODELS = {
     "multiple_choice": "AlbertForMultipleChoice",
     "question_answering": "AlbertForQuestionAnswering",
 }
-PROBLEM_TYPES = {"classification": "single_label_classification", "regression": "regression",
-                 "multi_label": "multi_label_classification"}
+PROBLEM_TYPES = {
+    "classification": "single_label_classification",
+    "regression": "regression",
+    "multi_label": "multi_label_classification",
+}
 
 
 def _rows(source):
@@ -51,32 +54,57 @@ def _choices(row, column):
         value = row[column]
         return json.loads(value) if isinstance(value, str) and value.startswith("[") else list(value)
     for prefix in ("ending", "choice", "option"):
-        keys = sorted((k for k in row if k.startswith(prefix) and k[len(prefix):].isdigit()),
-                      key=lambda k: int(k[len(prefix):]))
+        keys = sorted(
+            (k for k in row if k.startswith(prefix) and k[len(prefix) :].isdigit()),
+            key=lambda k: int(k[len(prefix) :]),
+        )
         if keys:
             return [row[k] for k in keys]
-    raise ValueError(f"no choices column: give choices_column (tried {list(D.CHOICE_COLUMNS)} and "
-                     f"ending0/choice0/option0...); the data has columns {list(row)}")
+    raise ValueError(
+        f"no choices column: give choices_column (tried {list(D.CHOICE_COLUMNS)} and "
+        f"ending0/choice0/option0...); the data has columns {list(row)}"
+    )
 
 
-def build_dataset(task: str, rows, tokenizer, *, training: bool, label2id=None, columns: dict | None = None,
-                  max_length: int = 128, doc_stride: int = 128, max_query_length: int = 64,
-                  batch_size: int = 32, seed: int = 0, pad_to_multiple_of: int | None = None):
-    """The dataset of one split for `task`, plus what evaluation needs (`label2id`, gold labels, QA windows)."""
+def build_dataset(
+    task: str,
+    rows,
+    tokenizer,
+    *,
+    training: bool,
+    label2id=None,
+    columns: dict | None = None,
+    max_length: int = 128,
+    doc_stride: int = 128,
+    max_query_length: int = 64,
+    batch_size: int = 32,
+    seed: int = 0,
+    pad_to_multiple_of: int | None = None,
+):
+    """The dataset of one split for `task`, plus what evaluation needs (label2id, gold labels, QA windows)."""
     if task not in D.TASKS:
         raise ValueError(f"task must be one of {D.TASKS}, got {task!r}")
     c = dict(columns or {})
     kw = dict(batch_size=batch_size, shuffle=training, seed=seed, pad_to_multiple_of=pad_to_multiple_of)
     if task == "question_answering":
-        ds = Q.question_answering_dataset(tokenizer, rows, max_length=max_length, doc_stride=doc_stride,
-                                          max_query_length=max_query_length, with_labels=training, **kw)
+        ds = Q.question_answering_dataset(
+            tokenizer,
+            rows,
+            max_length=max_length,
+            doc_stride=doc_stride,
+            max_query_length=max_query_length,
+            with_labels=training,
+            **kw,
+        )
         return ds, {"features": ds.features}
     if task == "token_classification":
         wc = D.pick_column(rows, c.get("text"), D.WORD_COLUMNS, "words")
         lc = D.pick_column(rows, c.get("label"), D.TAG_COLUMNS, "tags")
         words = [_words(r[wc]) for r in rows]
         tags = [_words(r[lc]) for r in rows]
-        ds = D.token_classification_dataset(tokenizer, words, tags, max_length=max_length, label2id=label2id, **kw)
+        ds = D.token_classification_dataset(
+            tokenizer, words, tags, max_length=max_length, label2id=label2id, **kw
+        )
         return ds, {"label2id": ds.label2id}
     if task == "multiple_choice":
         cc = D.pick_column(rows, c.get("text"), D.CONTEXT_COLUMNS, "context")
@@ -84,8 +112,15 @@ def build_dataset(task: str, rows, tokenizer, *, training: bool, label2id=None, 
         ch = D.pick_column(rows, c.get("choices"), D.CHOICE_COLUMNS, "choices", required=False)
         lc = D.pick_column(rows, c.get("label"), D.LABEL_COLUMNS, "label")
         labels = [int(r[lc]) for r in rows]
-        ds = D.multiple_choice_dataset(tokenizer, [r[cc] for r in rows], [_choices(r, ch) for r in rows], labels,
-                                       [r[qc] for r in rows] if qc else None, max_length=max_length, **kw)
+        ds = D.multiple_choice_dataset(
+            tokenizer,
+            [r[cc] for r in rows],
+            [_choices(r, ch) for r in rows],
+            labels,
+            [r[qc] for r in rows] if qc else None,
+            max_length=max_length,
+            **kw,
+        )
         return ds, {"labels": np.array(labels)}
     tc = D.pick_column(rows, c.get("text"), D.TEXT_COLUMNS, "text")
     pc = D.pick_column(rows, c.get("text_pair"), D.PAIR_COLUMNS, "text pair", required=False)
@@ -93,9 +128,17 @@ def build_dataset(task: str, rows, tokenizer, *, training: bool, label2id=None, 
     labels = [r[lc] for r in rows]
     if task == "multi_label":
         labels = [_words(v) if isinstance(v, str) else list(v) for v in labels]
-    ds = D.classification_dataset(tokenizer, [r[tc] for r in rows], labels, [r[pc] for r in rows] if pc else None,
-                                  max_length=max_length, label2id=label2id, problem_type=PROBLEM_TYPES[task],
-                                  num_labels=len(label2id) if label2id else None, **kw)
+    ds = D.classification_dataset(
+        tokenizer,
+        [r[tc] for r in rows],
+        labels,
+        [r[pc] for r in rows] if pc else None,
+        max_length=max_length,
+        label2id=label2id,
+        problem_type=PROBLEM_TYPES[task],
+        num_labels=len(label2id) if label2id else None,
+        **kw,
+    )
     gold = [float(v) for v in labels] if task == "regression" else None
     return ds, {"label2id": ds.label2id, "gold": gold}
 
@@ -113,7 +156,7 @@ def evaluate_task(model, task: str, dataset, extras: dict) -> dict:
         pred.append(logits)
     if task == "token_classification":
         g = np.concatenate([a.ravel() for a in gold])
-        p = np.concatenate([b.argmax(-1)[:, :a.shape[1]].ravel() for a, b in zip(gold, pred)])
+        p = np.concatenate([b.argmax(-1)[:, : a.shape[1]].ravel() for a, b in zip(gold, pred)])
         n = model.config.num_labels
         return {"accuracy": M.accuracy(g, p), **M.f1_scores(g, p, n), "tokens": int((g != -100).sum())}
     g, p = np.concatenate(gold), np.concatenate(pred)
@@ -122,19 +165,42 @@ def evaluate_task(model, task: str, dataset, extras: dict) -> dict:
         return {"mse": float(np.mean((p - g) ** 2)), "pearson": M.pearson(g, p), "examples": len(g)}
     if task == "multi_label":
         hits = (p > 0) == (g > 0.5)
-        return {"subset_accuracy": float(hits.all(-1).mean()), "label_accuracy": float(hits.mean()),
-                "examples": len(g)}
+        return {
+            "subset_accuracy": float(hits.all(-1).mean()),
+            "label_accuracy": float(hits.mean()),
+            "examples": len(g),
+        }
     out = {"accuracy": M.accuracy(g, p.argmax(-1)), "examples": len(g)}
     if task == "classification":
         out.update(M.f1_scores(g, p.argmax(-1), p.shape[-1]))
     return out
 
 
-def finetune(task: str, train, output_dir: str, model: str = "tf-albert-tiny", eval=None, *, tokenizer=None,
-             epochs: int = 3, batch_size: int = 32, learning_rate: float = 5e-5, warmup_ratio: float = 0.1,
-             weight_decay: float = 0.01, max_length: int = 128, doc_stride: int = 128, max_query_length: int = 64,
-             columns: dict | None = None, label_names=None, seed: int = 0, strategy=None, jit_compile=None,
-             pad_to_multiple_of: int | None = 8, verbose="auto", log=print) -> dict:
+def finetune(
+    task: str,
+    train,
+    output_dir: str,
+    model: str = "tf-albert-tiny",
+    eval=None,
+    *,
+    tokenizer=None,
+    epochs: int = 3,
+    batch_size: int = 32,
+    learning_rate: float = 5e-5,
+    warmup_ratio: float = 0.1,
+    weight_decay: float = 0.01,
+    max_length: int = 128,
+    doc_stride: int = 128,
+    max_query_length: int = 64,
+    columns: dict | None = None,
+    label_names=None,
+    seed: int = 0,
+    strategy=None,
+    jit_compile=None,
+    pad_to_multiple_of: int | None = 8,
+    verbose="auto",
+    log=print,
+) -> dict:
     """Fine-tunes a pretrained ALBERT on one task and saves it; rerun the same call to resume.
 
     Args:
@@ -182,18 +248,31 @@ def finetune(task: str, train, output_dir: str, model: str = "tf-albert-tiny", e
         try:
             tokenizer = AlbertTokenizer.from_pretrained(source)
         except FileNotFoundError as e:
-            raise FileNotFoundError(f"{e}; pass the tokenizer (a folder with spiece.model) explicitly") from None
+            raise FileNotFoundError(
+                f"{e}; pass the tokenizer (a folder with spiece.model) explicitly"
+            ) from None
     label2id = None
     if label_names is not None:
         label2id = {str(n): i for i, n in enumerate(label_names)}
 
     train_rows = _rows(train)
-    common = dict(columns=columns, max_length=max_length, doc_stride=doc_stride, max_query_length=max_query_length,
-                  batch_size=batch_size, seed=seed, pad_to_multiple_of=pad_to_multiple_of)
-    train_ds, train_extras = build_dataset(task, train_rows, tokenizer, training=True, label2id=label2id, **common)
+    common = dict(
+        columns=columns,
+        max_length=max_length,
+        doc_stride=doc_stride,
+        max_query_length=max_query_length,
+        batch_size=batch_size,
+        seed=seed,
+        pad_to_multiple_of=pad_to_multiple_of,
+    )
+    train_ds, train_extras = build_dataset(
+        task, train_rows, tokenizer, training=True, label2id=label2id, **common
+    )
     label2id = train_extras.get("label2id") or label2id
     eval_rows = _rows(eval) if eval is not None else train_rows
-    eval_ds, eval_extras = build_dataset(task, eval_rows, tokenizer, training=False, label2id=label2id, **common)
+    eval_ds, eval_extras = build_dataset(
+        task, eval_rows, tokenizer, training=False, label2id=label2id, **common
+    )
     fit_eval_ds = None
     if eval is not None and task != "question_answering":
         fit_eval_ds = eval_ds
@@ -212,26 +291,48 @@ def finetune(task: str, train, output_dir: str, model: str = "tf-albert-tiny", e
     with strategy_scope(strategy):
         cls = getattr(modeling, TASK_MODELS[task])
         net = cls.from_pretrained(model_path, **overrides)
-        optimizer = create_optimizer("adamw", learning_rate=learning_rate, num_train_steps=total,
-                                     num_warmup_steps=int(round(warmup_ratio * total)), weight_decay=weight_decay)
+        optimizer = create_optimizer(
+            "adamw",
+            learning_rate=learning_rate,
+            num_train_steps=total,
+            num_warmup_steps=int(round(warmup_ratio * total)),
+            weight_decay=weight_decay,
+        )
         metrics = []
         if task == "multi_label":
             metrics = [keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")]
         elif task != "regression":
-            metrics = [M.MaskedAccuracy(name="start_accuracy" if task == "question_answering" else "accuracy")]
-        net.compile(optimizer=optimizer, metrics=metrics,
-                    jit_compile=has_accelerator() if jit_compile is None else jit_compile)
-    log(f"{task}: {len(train_rows)} training examples, {steps_per_epoch} steps/epoch x {epochs} epochs, "
-        f"{type(net).__name__} from {model}")
+            metrics = [
+                M.MaskedAccuracy(name="start_accuracy" if task == "question_answering" else "accuracy")
+            ]
+        net.compile(
+            optimizer=optimizer,
+            metrics=metrics,
+            jit_compile=has_accelerator() if jit_compile is None else jit_compile,
+        )
+    log(
+        f"{task}: {len(train_rows)} training examples, {steps_per_epoch} steps/epoch x {epochs} epochs, "
+        f"{type(net).__name__} from {model}"
+    )
     callbacks = []
     if is_chief():  # one writer per file under multi-worker training
         os.makedirs(os.path.join(output_dir, "checkpoints"), exist_ok=True)
-        callbacks = [keras.callbacks.CSVLogger(os.path.join(output_dir, "log.csv"), append=True),
-                     keras.callbacks.ModelCheckpoint(os.path.join(output_dir, "checkpoints", "latest.weights.h5"),
-                                                     save_weights_only=True)]
-    fit_resumable(net, train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                  backup_dir=os.path.join(output_dir, "backup"), callbacks=callbacks, validation_data=fit_eval_ds,
-                  verbose=verbose)
+        callbacks = [
+            keras.callbacks.CSVLogger(os.path.join(output_dir, "log.csv"), append=True),
+            keras.callbacks.ModelCheckpoint(
+                os.path.join(output_dir, "checkpoints", "latest.weights.h5"), save_weights_only=True
+            ),
+        ]
+    fit_resumable(
+        net,
+        train_ds,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        backup_dir=os.path.join(output_dir, "backup"),
+        callbacks=callbacks,
+        validation_data=fit_eval_ds,
+        verbose=verbose,
+    )
     results = evaluate_task(net, task, eval_ds, eval_extras)
     results["train_seconds"] = round(time.time() - started, 1)
     results["split"] = "eval" if eval is not None else "train"
@@ -239,7 +340,10 @@ def finetune(task: str, train, output_dir: str, model: str = "tf-albert-tiny", e
         net.save_pretrained(os.path.join(output_dir, "model"), tokenizer=tokenizer)
         with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2)
-    log("metrics: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in results.items()))
+    log(
+        "metrics: "
+        + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in results.items())
+    )
     return results
 
 
@@ -247,20 +351,26 @@ def finetune(task: str, train, output_dir: str, model: str = "tf-albert-tiny", e
 def build_parser(prog: str = "tf-albert finetune") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
-        description="Fine-tune ALBERT on a task with AdamW + linear warm-up/decay; evaluates, checkpoints each "
-                    "epoch (rerun the same command to resume) and writes a save_pretrained folder.",
-        epilog="Data: .csv/.tsv (header row), .jsonl (one object per line) or .json (list, or SQuAD for QA).\n"
-               "Default columns: text/sentence/sentence1 (+ text_pair/sentence2) and label for classification;\n"
-               "tokens + ner_tags/tags for token_classification; context/sent1 (+ question/sent2) + choices or\n"
-               "ending0..N + label for multiple_choice; question, context, answers {text, answer_start} for QA.\n"
-               "Example:\n  tf-albert finetune --task classification --train train.csv --eval dev.csv "
-               "--model tf-albert-tiny --out runs/sst",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        description="Fine-tune ALBERT on a task with AdamW + linear warm-up/decay; evaluates, checkpoints "
+        "each "
+        "epoch (rerun the same command to resume) and writes a save_pretrained folder.",
+        epilog="Data: .csv/.tsv (header row), .jsonl (one object per line) or .json (list, or SQuAD for "
+        "QA).\n"
+        "Default columns: text/sentence/sentence1 (+ text_pair/sentence2) and label for classification;\n"
+        "tokens + ner_tags/tags for token_classification; context/sent1 (+ question/sent2) + choices or\n"
+        "ending0..N + label for multiple_choice; question, context, answers {text, answer_start} for QA.\n"
+        "Example:\n  tf-albert finetune --task classification --train train.csv --eval dev.csv "
+        "--model tf-albert-tiny --out runs/sst",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--task", required=True, choices=tuple(TASK_MODELS))
     p.add_argument("--train", required=True, help="training data file")
     p.add_argument("--eval", help="evaluation data file (metrics each epoch and at the end)")
-    p.add_argument("--model", default="tf-albert-tiny", help="embedded model name, folder or hub id "
-                                                             "(default tf-albert-tiny)")
+    p.add_argument(
+        "--model",
+        default="tf-albert-tiny",
+        help="embedded model name, folder or hub id (default tf-albert-tiny)",
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--tokenizer", help="tokenizer folder or spiece.model (default: the model's)")
     p.add_argument("--epochs", type=int, default=3)
@@ -273,12 +383,18 @@ def build_parser(prog: str = "tf-albert finetune") -> argparse.ArgumentParser:
     p.add_argument("--max-query-length", type=int, default=64, help="QA: question tokens kept")
     p.add_argument("--text-column"), p.add_argument("--text-pair-column"), p.add_argument("--label-column")
     p.add_argument("--question-column"), p.add_argument("--choices-column")
-    p.add_argument("--labels", help="comma-separated class names in id order (default: sorted training labels)")
+    p.add_argument(
+        "--labels", help="comma-separated class names in id order (default: sorted training labels)"
+    )
     p.add_argument("--pad-to-multiple-of", type=int, default=8, help="round padded lengths up (0: off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strategy", default="default", help="default | mirrored | multi_worker | tpu[:ADDRESS]")
-    p.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
-                   help="XLA-compile the training step (auto: only with a GPU/TPU)")
+    p.add_argument(
+        "--jit",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="XLA-compile the training step (auto: only with a GPU/TPU)",
+    )
     p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
     return p
 
@@ -289,18 +405,41 @@ def finetune_main(argv=None) -> int:
     from tf_albert.training.callbacks import TrainingDivergedError
     from tf_albert.training.distribute import get_strategy
 
-    columns = {k: v for k, v in dict(text=args.text_column, text_pair=args.text_pair_column,
-                                      label=args.label_column, question=args.question_column,
-                                      choices=args.choices_column).items() if v}
+    columns = {
+        k: v
+        for k, v in dict(
+            text=args.text_column,
+            text_pair=args.text_pair_column,
+            label=args.label_column,
+            question=args.question_column,
+            choices=args.choices_column,
+        ).items()
+        if v
+    }
     try:
         results = finetune(
-            args.task, args.train, args.out, model=args.model, eval=args.eval, tokenizer=args.tokenizer,
-            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-            warmup_ratio=args.warmup_ratio, weight_decay=args.weight_decay, max_length=args.max_length,
-            doc_stride=args.doc_stride, max_query_length=args.max_query_length, columns=columns,
-            label_names=args.labels.split(",") if args.labels else None, seed=args.seed,
-            strategy=get_strategy(args.strategy), jit_compile={"auto": None, "on": True, "off": False}[args.jit],
-            pad_to_multiple_of=args.pad_to_multiple_of or None, verbose=2 if args.quiet else "auto")
+            args.task,
+            args.train,
+            args.out,
+            model=args.model,
+            eval=args.eval,
+            tokenizer=args.tokenizer,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            warmup_ratio=args.warmup_ratio,
+            weight_decay=args.weight_decay,
+            max_length=args.max_length,
+            doc_stride=args.doc_stride,
+            max_query_length=args.max_query_length,
+            columns=columns,
+            label_names=args.labels.split(",") if args.labels else None,
+            seed=args.seed,
+            strategy=get_strategy(args.strategy),
+            jit_compile={"auto": None, "on": True, "off": False}[args.jit],
+            pad_to_multiple_of=args.pad_to_multiple_of or None,
+            verbose=2 if args.quiet else "auto",
+        )
     except (ValueError, TypeError, FileNotFoundError) as e:
         print(f"tf-albert finetune: error: {e}", file=sys.stderr)
         return 2

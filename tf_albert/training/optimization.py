@@ -62,12 +62,20 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
         decay = self.decay_schedule
         if callable(decay):
             decay = keras.saving.serialize_keras_object(decay)
-        return {"peak_learning_rate": self.peak_learning_rate, "warmup_steps": self.warmup_steps,
-                "decay_schedule": decay}
+        return {
+            "peak_learning_rate": self.peak_learning_rate,
+            "warmup_steps": self.warmup_steps,
+            "decay_schedule": decay,
+        }
 
 
-def linear_warmup_decay(learning_rate: float, num_train_steps: int, num_warmup_steps: int = 0,
-                        end_learning_rate: float = 0.0, power: float = 1.0) -> WarmupSchedule:
+def linear_warmup_decay(
+    learning_rate: float,
+    num_train_steps: int,
+    num_warmup_steps: int = 0,
+    end_learning_rate: float = 0.0,
+    power: float = 1.0,
+) -> WarmupSchedule:
     """Warm-up to `learning_rate` for `num_warmup_steps`, then polynomial decay (linear for power 1) to
     `end_learning_rate` at `num_train_steps`.
 
@@ -96,11 +104,21 @@ def _check_steps(num_train_steps, num_warmup_steps):
         raise ValueError(f"num_warmup_steps ({num_warmup_steps}) exceeds num_train_steps ({num_train_steps})")
 
 
-def create_optimizer(name: str = "adamw", learning_rate: float = 5e-5, num_train_steps: int = 1000,
-                     num_warmup_steps: int = 0, weight_decay: float = 0.01, end_learning_rate: float = 0.0,
-                     power: float = 1.0, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-6,
-                     global_clipnorm: float | None = 1.0, exclude_from_weight_decay=NO_DECAY_NAMES,
-                     **kwargs) -> keras.optimizers.Optimizer:
+def create_optimizer(
+    name: str = "adamw",
+    learning_rate: float = 5e-5,
+    num_train_steps: int = 1000,
+    num_warmup_steps: int = 0,
+    weight_decay: float = 0.01,
+    end_learning_rate: float = 0.0,
+    power: float = 1.0,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-6,
+    global_clipnorm: float | None = 1.0,
+    exclude_from_weight_decay=NO_DECAY_NAMES,
+    **kwargs,
+) -> keras.optimizers.Optimizer:
     """AdamW (fine-tuning) or LAMB (pretraining) with linear warm-up and polynomial decay.
 
     Weight decay is decoupled (Keras' `weight_decay`) and skipped for the variables whose short name is
@@ -128,8 +146,14 @@ def create_optimizer(name: str = "adamw", learning_rate: float = 5e-5, num_train
     if weight_decay is None or float(weight_decay) < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
     schedule = linear_warmup_decay(learning_rate, num_train_steps, num_warmup_steps, end_learning_rate, power)
-    common = dict(learning_rate=schedule, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-                  global_clipnorm=global_clipnorm, **kwargs)
+    common = dict(
+        learning_rate=schedule,
+        beta_1=beta_1,
+        beta_2=beta_2,
+        epsilon=epsilon,
+        global_clipnorm=global_clipnorm,
+        **kwargs,
+    )
     decay = float(weight_decay) or None
     if name.lower() == "adamw":
         optimizer = keras.optimizers.AdamW(weight_decay=decay or 0.0, **common)

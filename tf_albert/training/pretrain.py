@@ -34,19 +34,43 @@ from tf_albert.training.pretraining_data import (
 )
 
 #: The embedded tf-albert-tiny architecture (vocab_size comes from the tokenizer).
-TINY_CONFIG = dict(embedding_size=128, hidden_size=256, num_attention_heads=4, intermediate_size=1024,
-                   num_hidden_layers=6, num_hidden_groups=1, inner_group_num=1, max_position_embeddings=256,
-                   hidden_act="gelu_new", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+TINY_CONFIG = dict(
+    embedding_size=128,
+    hidden_size=256,
+    num_attention_heads=4,
+    intermediate_size=1024,
+    num_hidden_layers=6,
+    num_hidden_groups=1,
+    inner_group_num=1,
+    max_position_embeddings=256,
+    hidden_act="gelu_new",
+    hidden_dropout_prob=0.0,
+    attention_probs_dropout_prob=0.0,
+)
 
 #: ALBERT's `spm_train` settings (its README), plus lower-casing done before training. SentencePiece reads
 #: the symbol list as CSV, so the double quote is written as a quoted field: `""""`.
-SPM_SETTINGS = dict(model_type="unigram", pad_id=0, unk_id=1, bos_id=-1, eos_id=-1,
-                    control_symbols="[CLS],[SEP],[MASK]", user_defined_symbols='(,),"""",-,.,–,£,€',
-                    shuffle_input_sentence=True, character_coverage=0.99995)
+SPM_SETTINGS = dict(
+    model_type="unigram",
+    pad_id=0,
+    unk_id=1,
+    bos_id=-1,
+    eos_id=-1,
+    control_symbols="[CLS],[SEP],[MASK]",
+    user_defined_symbols='(,),"""",-,.,–,£,€',
+    shuffle_input_sentence=True,
+    character_coverage=0.99995,
+)
 
 
-def train_sentencepiece(corpus, output_dir: str, vocab_size: int = 8000, input_sentence_size: int = 2_000_000,
-                        seed: int = 0, log=print) -> str:
+def train_sentencepiece(
+    corpus,
+    output_dir: str,
+    vocab_size: int = 8000,
+    input_sentence_size: int = 2_000_000,
+    seed: int = 0,
+    log=print,
+) -> str:
     """Trains `output_dir/spiece.model` on the corpus with ALBERT's settings; returns the folder.
 
     The text is normalised as `AlbertTokenizer` will see it (lower-cased, NFKD without accents) before
@@ -64,8 +88,11 @@ def train_sentencepiece(corpus, output_dir: str, vocab_size: int = 8000, input_s
     if not isinstance(vocab_size, int) or vocab_size < 16:
         raise ValueError(f"vocab_size must be an int >= 16, got {vocab_size!r}")
     os.makedirs(output_dir, exist_ok=True)
-    lines = [preprocess_text(line, do_lower_case=True) for doc in read_documents(corpus_files(corpus))
-             for line in doc]
+    lines = [
+        preprocess_text(line, do_lower_case=True)
+        for doc in read_documents(corpus_files(corpus))
+        for line in doc
+    ]
     if not lines:
         raise ValueError("the corpus has no text to train a tokenizer on")
     with tempfile.TemporaryDirectory() as tmp:
@@ -75,12 +102,19 @@ def train_sentencepiece(corpus, output_dir: str, vocab_size: int = 8000, input_s
         prefix = os.path.join(tmp, "spiece")
         try:
             spm.SentencePieceTrainer.train(
-                input=text, model_prefix=prefix, vocab_size=vocab_size, input_sentence_size=input_sentence_size,
-                seed_sentencepiece_size=1_000_000, num_threads=1, minloglevel=2,
-                **SPM_SETTINGS)
+                input=text,
+                model_prefix=prefix,
+                vocab_size=vocab_size,
+                input_sentence_size=input_sentence_size,
+                seed_sentencepiece_size=1_000_000,
+                num_threads=1,
+                minloglevel=2,
+                **SPM_SETTINGS,
+            )
         except RuntimeError as e:  # e.g. "Vocabulary size too high (8000). Please set it to a value <= 50."
-            raise ValueError(f"SentencePiece training failed for vocab_size={vocab_size}: "
-                             f"{str(e).split('] ')[-1]}") from None
+            raise ValueError(
+                f"SentencePiece training failed for vocab_size={vocab_size}: {str(e).split('] ')[-1]}"
+            ) from None
         tokenizer = AlbertTokenizer(vocab_file=prefix + ".model")
         staged = os.path.join(tmp, "tokenizer")
         tokenizer.save_pretrained(staged)
@@ -112,7 +146,8 @@ def evaluate_pretraining(model, dataset, steps: int | None = None) -> dict:
     """Held-out MLM accuracy (over masked positions) and SOP accuracy, with their losses.
 
     Example:
-    >>> evaluate_pretraining(model, pretraining_dataset("data/", 64, split="eval", repeat=False))  # doctest: +SKIP
+    >>> eval_ds = pretraining_dataset("data/", 64, split="eval", repeat=False)  # doctest: +SKIP
+    >>> evaluate_pretraining(model, eval_ds)  # doctest: +SKIP
     {'mlm_accuracy': ..., 'sop_accuracy': ..., 'mlm_loss': ..., 'sop_loss': ..., 'examples': ...}
     """
     import tensorflow as tf
@@ -143,9 +178,14 @@ def evaluate_pretraining(model, dataset, steps: int | None = None) -> dict:
         n += len(sop)
     if n == 0:
         raise ValueError("the evaluation dataset is empty")
-    return {"mlm_accuracy": float(mlm_hit / max(mlm_n, 1)), "sop_accuracy": float(sop_hit / n),
-            "mlm_loss": float(mlm_nll / max(mlm_n, 1)), "sop_loss": float(sop_nll / n), "examples": int(n),
-            "masked_tokens": int(mlm_n)}
+    return {
+        "mlm_accuracy": float(mlm_hit / max(mlm_n, 1)),
+        "sop_accuracy": float(sop_hit / n),
+        "mlm_loss": float(mlm_nll / max(mlm_n, 1)),
+        "sop_loss": float(sop_nll / n),
+        "examples": int(n),
+        "masked_tokens": int(mlm_n),
+    }
 
 
 def _logsumexp(x):
@@ -160,12 +200,28 @@ def save_model_folder(model, tokenizer, folder: str, formats=("safetensors", "h5
     return sorted(os.listdir(folder))
 
 
-def pretrain(corpus, output_dir: str, spm: str | None = None, config=None, config_overrides: dict | None = None,
-             vocab_size: int = 8000, data_config: PretrainingDataConfig | None = None, batch_size: int = 64,
-             num_train_steps: int = 10000, steps_per_epoch: int = 200, learning_rate: float = 2e-3,
-             warmup_steps: int | None = None, weight_decay: float = 0.01, seed: int = 0,
-             jit_compile=None, strategy=None, eval_steps: int | None = None, save_formats=("safetensors", "h5"),
-             verbose="auto", log=print) -> dict:
+def pretrain(
+    corpus,
+    output_dir: str,
+    spm: str | None = None,
+    config=None,
+    config_overrides: dict | None = None,
+    vocab_size: int = 8000,
+    data_config: PretrainingDataConfig | None = None,
+    batch_size: int = 64,
+    num_train_steps: int = 10000,
+    steps_per_epoch: int = 200,
+    learning_rate: float = 2e-3,
+    warmup_steps: int | None = None,
+    weight_decay: float = 0.01,
+    seed: int = 0,
+    jit_compile=None,
+    strategy=None,
+    eval_steps: int | None = None,
+    save_formats=("safetensors", "h5"),
+    verbose="auto",
+    log=print,
+) -> dict:
     """Pretrains ALBERT on a text corpus (MLM + SOP); rerun with the same arguments to resume.
 
     Args:
@@ -238,13 +294,18 @@ def pretrain(corpus, output_dir: str, spm: str | None = None, config=None, confi
     else:
         _wait_for(lambda: _complete(data_dir), "the chief's pretraining data", log)
         manifest = read_manifest(data_dir)
-    log(f"data: {manifest['num_train_examples']} training and {manifest['num_eval_examples']} held-out examples")
+    log(
+        f"data: {manifest['num_train_examples']} training and {manifest['num_eval_examples']} "
+        "held-out examples"
+    )
 
     # 3. model and optimizer
     model_config = resolve_config(config, vocab_size=len(tokenizer), overrides=config_overrides)
     if data_config.max_seq_length > model_config.max_position_embeddings:
-        raise ValueError(f"max_seq_length {data_config.max_seq_length} exceeds max_position_embeddings "
-                         f"{model_config.max_position_embeddings}")
+        raise ValueError(
+            f"max_seq_length {data_config.max_seq_length} exceeds max_position_embeddings "
+            f"{model_config.max_position_embeddings}"
+        )
     keras.utils.set_random_seed(seed)
     if jit_compile is None:
         jit_compile = has_accelerator()
@@ -252,11 +313,20 @@ def pretrain(corpus, output_dir: str, spm: str | None = None, config=None, confi
     with strategy_scope(strategy):
         model = AlbertForPreTraining(model_config)
         model.build()
-        optimizer = create_optimizer("lamb", learning_rate=learning_rate, num_train_steps=num_train_steps,
-                                     num_warmup_steps=warmup, weight_decay=weight_decay)
-        model.compile(optimizer=optimizer, metrics=[MaskedAccuracy(name="mlm_accuracy")], jit_compile=jit_compile)
-    log(f"model: {model.count_params():,} parameters; {num_train_steps} steps of {batch_size} "
-        f"(warm-up {warmup}), LAMB lr {learning_rate}")
+        optimizer = create_optimizer(
+            "lamb",
+            learning_rate=learning_rate,
+            num_train_steps=num_train_steps,
+            num_warmup_steps=warmup,
+            weight_decay=weight_decay,
+        )
+        model.compile(
+            optimizer=optimizer, metrics=[MaskedAccuracy(name="mlm_accuracy")], jit_compile=jit_compile
+        )
+    log(
+        f"model: {model.count_params():,} parameters; {num_train_steps} steps of {batch_size} "
+        f"(warm-up {warmup}), LAMB lr {learning_rate}"
+    )
 
     # 4. training
     epochs = math.ceil(num_train_steps / steps_per_epoch)
@@ -266,22 +336,38 @@ def pretrain(corpus, output_dir: str, spm: str | None = None, config=None, confi
         os.makedirs(os.path.join(output_dir, "checkpoints"), exist_ok=True)
         callbacks = [
             keras.callbacks.CSVLogger(os.path.join(output_dir, "log.csv"), append=True),
-            keras.callbacks.ModelCheckpoint(os.path.join(output_dir, "checkpoints", "latest.weights.h5"),
-                                            save_weights_only=True),
+            keras.callbacks.ModelCheckpoint(
+                os.path.join(output_dir, "checkpoints", "latest.weights.h5"), save_weights_only=True
+            ),
         ]
-    fit_resumable(model, train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                  backup_dir=os.path.join(output_dir, "backup"), callbacks=callbacks, verbose=verbose)
+    fit_resumable(
+        model,
+        train_ds,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        backup_dir=os.path.join(output_dir, "backup"),
+        callbacks=callbacks,
+        verbose=verbose,
+    )
     train_seconds = time.time() - start_time
 
     # 5. held-out evaluation and the final model
-    results = {"steps": epochs * steps_per_epoch, "batch_size": batch_size,
-               "max_seq_length": data_config.max_seq_length, "parameters": int(model.count_params()),
-               "train_examples": manifest["num_train_examples"]}
+    results = {
+        "steps": epochs * steps_per_epoch,
+        "batch_size": batch_size,
+        "max_seq_length": data_config.max_seq_length,
+        "parameters": int(model.count_params()),
+        "train_examples": manifest["num_train_examples"],
+    }
     if manifest["num_eval_examples"]:
-        eval_ds = pretraining_dataset(data_dir, batch_size, split="eval", shuffle=False, repeat=False,
-                                      drop_remainder=False)
+        eval_ds = pretraining_dataset(
+            data_dir, batch_size, split="eval", shuffle=False, repeat=False, drop_remainder=False
+        )
         results.update(evaluate_pretraining(model, eval_ds, eval_steps))
-        log(f"held-out: MLM accuracy {results['mlm_accuracy']:.4f}, SOP accuracy {results['sop_accuracy']:.4f}")
+        log(
+            f"held-out: MLM accuracy {results['mlm_accuracy']:.4f}, "
+            f"SOP accuracy {results['sop_accuracy']:.4f}"
+        )
     results["wall_seconds_this_run"] = round(train_seconds, 1)
     if chief:
         # Positions beyond the pretraining length are untrained: make that the tokenizer's default limit.
@@ -332,26 +418,41 @@ def build_parser(prog: str = "tf-albert pretrain") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
         description="Pretrain ALBERT (masked LM with n-gram masking + sentence-order prediction, LAMB) on a "
-                    "plain-text corpus. Rerun the same command to resume after an interruption.",
+        "plain-text corpus. Rerun the same command to resume after an interruption.",
         epilog="Corpus format: UTF-8 *.txt files, one sentence per line, an empty line between documents.\n"
-               "Example:\n  tf-albert pretrain --corpus corpus/ --out runs/tiny --num-train-steps 2000 "
-               "--batch-size 64",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "Example:\n  tf-albert pretrain --corpus corpus/ --out runs/tiny --num-train-steps 2000 "
+        "--batch-size 64",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--corpus", required=True, help="folder of *.txt files, or a text file")
     p.add_argument("--out", required=True, help="output folder (tokenizer, data, backups, log, final model)")
     p.add_argument("--spm", help="SentencePiece model or tokenizer folder; default: train one on the corpus")
-    p.add_argument("--vocab-size", type=int, default=8000, help="pieces of a trained tokenizer (default 8000)")
-    p.add_argument("--config", help="preset name, config.json or model folder (default: the tf-albert-tiny "
-                                    "architecture, E128 H256 4 heads 6 shared layers)")
-    p.add_argument("--set", dest="overrides", action="append", type=_override, default=[], metavar="KEY=VALUE",
-                   help="override a config field, e.g. --set num_hidden_layers=12 (repeatable)")
+    p.add_argument(
+        "--vocab-size", type=int, default=8000, help="pieces of a trained tokenizer (default 8000)"
+    )
+    p.add_argument(
+        "--config",
+        help="preset name, config.json or model folder (default: the tf-albert-tiny "
+        "architecture, E128 H256 4 heads 6 shared layers)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        type=_override,
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set num_hidden_layers=12 (repeatable)",
+    )
     d = PretrainingDataConfig()
     p.add_argument("--max-seq-length", type=int, default=d.max_seq_length)
     p.add_argument("--max-predictions-per-seq", type=int, default=d.max_predictions_per_seq)
     p.add_argument("--masked-lm-prob", type=float, default=d.masked_lm_prob)
     p.add_argument("--max-ngram", type=int, default=d.max_ngram, help="longest masked n-gram (P(n) ∝ 1/n)")
     p.add_argument("--short-seq-prob", type=float, default=d.short_seq_prob)
-    p.add_argument("--dupe-factor", type=int, default=d.dupe_factor, help="passes over the corpus, new masks each")
+    p.add_argument(
+        "--dupe-factor", type=int, default=d.dupe_factor, help="passes over the corpus, new masks each"
+    )
     p.add_argument("--eval-fraction", type=float, default=d.eval_fraction, help="held-out share of documents")
     p.add_argument("--num-shards", type=int, default=d.num_shards, help="TFRecord files per pass")
     p.add_argument("--batch-size", type=int, default=64, help="global batch size")
@@ -361,12 +462,19 @@ def build_parser(prog: str = "tf-albert pretrain") -> argparse.ArgumentParser:
     p.add_argument("--warmup-steps", type=int, help="linear warm-up steps (default 10%% of the steps)")
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
-                   help="XLA-compile the training step (auto: only with a GPU/TPU)")
+    p.add_argument(
+        "--jit",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="XLA-compile the training step (auto: only with a GPU/TPU)",
+    )
     p.add_argument("--strategy", default="default", help="default | mirrored | multi_worker | tpu[:ADDRESS]")
     p.add_argument("--eval-steps", type=int, help="held-out batches to evaluate (default: all)")
-    p.add_argument("--save-formats", default="safetensors,h5",
-                   help="weight files of the final model: safetensors, h5 or both (default both)")
+    p.add_argument(
+        "--save-formats",
+        default="safetensors,h5",
+        help="weight files of the final model: safetensors, h5 or both (default both)",
+    )
     p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
     return p
 
@@ -379,18 +487,37 @@ def pretrain_main(argv=None) -> int:
 
     try:
         data_config = PretrainingDataConfig(
-            max_seq_length=args.max_seq_length, max_predictions_per_seq=args.max_predictions_per_seq,
-            masked_lm_prob=args.masked_lm_prob, max_ngram=args.max_ngram, short_seq_prob=args.short_seq_prob,
-            dupe_factor=args.dupe_factor, eval_fraction=args.eval_fraction, num_shards=args.num_shards,
-            seed=args.seed)
+            max_seq_length=args.max_seq_length,
+            max_predictions_per_seq=args.max_predictions_per_seq,
+            masked_lm_prob=args.masked_lm_prob,
+            max_ngram=args.max_ngram,
+            short_seq_prob=args.short_seq_prob,
+            dupe_factor=args.dupe_factor,
+            eval_fraction=args.eval_fraction,
+            num_shards=args.num_shards,
+            seed=args.seed,
+        )
         results = pretrain(
-            args.corpus, args.out, spm=args.spm, config=args.config, config_overrides=dict(args.overrides),
-            vocab_size=args.vocab_size, data_config=data_config, batch_size=args.batch_size,
-            num_train_steps=args.num_train_steps, steps_per_epoch=args.steps_per_epoch,
-            learning_rate=args.learning_rate, warmup_steps=args.warmup_steps, weight_decay=args.weight_decay,
-            seed=args.seed, jit_compile={"auto": None, "on": True, "off": False}[args.jit], strategy=get_strategy(args.strategy),
-            eval_steps=args.eval_steps, save_formats=tuple(f for f in args.save_formats.split(",") if f),
-            verbose=2 if args.quiet else "auto")
+            args.corpus,
+            args.out,
+            spm=args.spm,
+            config=args.config,
+            config_overrides=dict(args.overrides),
+            vocab_size=args.vocab_size,
+            data_config=data_config,
+            batch_size=args.batch_size,
+            num_train_steps=args.num_train_steps,
+            steps_per_epoch=args.steps_per_epoch,
+            learning_rate=args.learning_rate,
+            warmup_steps=args.warmup_steps,
+            weight_decay=args.weight_decay,
+            seed=args.seed,
+            jit_compile={"auto": None, "on": True, "off": False}[args.jit],
+            strategy=get_strategy(args.strategy),
+            eval_steps=args.eval_steps,
+            save_formats=tuple(f for f in args.save_formats.split(",") if f),
+            verbose=2 if args.quiet else "auto",
+        )
     except (ValueError, TypeError, FileNotFoundError) as e:
         print(f"tf-albert pretrain: error: {e}", file=sys.stderr)
         return 2
@@ -401,8 +528,15 @@ def pretrain_main(argv=None) -> int:
     return 0
 
 
-__all__ = ["TINY_CONFIG", "train_sentencepiece", "pretrain", "evaluate_pretraining", "pretrain_main",
-           "save_model_folder", "read_manifest"]
+__all__ = [
+    "TINY_CONFIG",
+    "train_sentencepiece",
+    "pretrain",
+    "evaluate_pretraining",
+    "pretrain_main",
+    "save_model_folder",
+    "read_manifest",
+]
 
 
 if __name__ == "__main__":

@@ -65,7 +65,9 @@ class PretrainingDataConfig:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if self.max_seq_length < 5:
-            raise ValueError(f"max_seq_length must be >= 5 ([CLS] A [SEP] B [SEP]), got {self.max_seq_length}")
+            raise ValueError(
+                f"max_seq_length must be >= 5 ([CLS] A [SEP] B [SEP]), got {self.max_seq_length}"
+            )
         for name in ("masked_lm_prob", "short_seq_prob", "eval_fraction"):
             value = getattr(self, name)
             if not 0.0 <= float(value) < 1.0:
@@ -120,11 +122,16 @@ def tokenize_documents(tokenizer, documents: list[list[str]]) -> list[list[list[
     """Token ids of every line (no special tokens), one list per document (empty lines dropped, so a
     document can come out empty; indices stay aligned with `documents`)."""
     lines = [line for doc in documents for line in doc]
-    ids = tokenizer(lines, add_special_tokens=False, return_attention_mask=False,
-                    return_token_type_ids=False)["input_ids"] if lines else []
+    ids = (
+        tokenizer(lines, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)[
+            "input_ids"
+        ]
+        if lines
+        else []
+    )
     out, k = [], 0
     for doc in documents:
-        out.append([s for s in ids[k:k + len(doc)] if s])
+        out.append([s for s in ids[k : k + len(doc)] if s])
         k += len(doc)
     return out
 
@@ -140,8 +147,9 @@ def truncate_pair(tokens_a: list, tokens_b: list, max_num_tokens: int, rng: rand
             longer.pop()
 
 
-def create_sop_pairs(document: list[list[int]], max_seq_length: int, short_seq_prob: float,
-                     rng: random.Random) -> list[tuple[list[int], list[int], int]]:
+def create_sop_pairs(
+    document: list[list[int]], max_seq_length: int, short_seq_prob: float, rng: random.Random
+) -> list[tuple[list[int], list[int], int]]:
     """(A, B, sentence_order_label) pairs from consecutive segments of one document.
 
     A chunk of consecutive segments is split at a random segment boundary (a chunk of one segment is split
@@ -163,7 +171,7 @@ def create_sop_pairs(document: list[list[int]], max_seq_length: int, short_seq_p
                 tokens_a = [t for s in chunk[:a_end] for t in s]
                 tokens_b = [t for s in chunk[a_end:] for t in s]
             else:
-                only = chunk[0][:max_num_tokens + 1] if len(chunk[0]) > max_num_tokens else chunk[0]
+                only = chunk[0][: max_num_tokens + 1] if len(chunk[0]) > max_num_tokens else chunk[0]
                 if len(only) < 2:
                     tokens_a = tokens_b = []
                 else:
@@ -209,14 +217,25 @@ class Masker:
     (5, True)
     """
 
-    def __init__(self, vocab_size: int, mask_id: int, special_ids, word_start, masked_lm_prob: float = 0.15,
-                 max_predictions_per_seq: int = 20, max_ngram: int = 3, do_whole_word_mask: bool = True):
+    def __init__(
+        self,
+        vocab_size: int,
+        mask_id: int,
+        special_ids,
+        word_start,
+        masked_lm_prob: float = 0.15,
+        max_predictions_per_seq: int = 20,
+        max_ngram: int = 3,
+        do_whole_word_mask: bool = True,
+    ):
         self.mask_id = int(mask_id)
         self.special_ids = frozenset(int(i) for i in special_ids)
         self.word_start = np.asarray(word_start, dtype=bool)
         if self.word_start.shape != (vocab_size,):
             raise ValueError(f"word_start must have shape ({vocab_size},), got {self.word_start.shape}")
-        self.replacements = np.array([i for i in range(vocab_size) if i not in self.special_ids], dtype=np.int64)
+        self.replacements = np.array(
+            [i for i in range(vocab_size) if i not in self.special_ids], dtype=np.int64
+        )
         if not len(self.replacements):
             raise ValueError("the vocabulary has no non-special tokens to use as random replacements")
         self.masked_lm_prob = float(masked_lm_prob)
@@ -232,8 +251,9 @@ class Masker:
         for i, t in enumerate(tokens):
             if t in self.special_ids:
                 continue
-            continues_word = (self.do_whole_word_mask and units and units[-1][-1] == i - 1
-                              and not self.word_start[t])
+            continues_word = (
+                self.do_whole_word_mask and units and units[-1][-1] == i - 1 and not self.word_start[t]
+            )
             if continues_word:
                 units[-1].append(i)
             else:
@@ -261,9 +281,9 @@ class Masker:
                 break
             n = self.sample_ngram(rng, len(units) - start)
             # Back off to shorter n-grams when the span would pass the budget.
-            while n > 1 and count + sum(len(u) for u in units[start:start + n]) > num_to_predict:
+            while n > 1 and count + sum(len(u) for u in units[start : start + n]) > num_to_predict:
                 n -= 1
-            positions = [p for u in units[start:start + n] for p in u]
+            positions = [p for u in units[start : start + n] for p in u]
             if count + len(positions) > num_to_predict or any(p in covered for p in positions):
                 continue
             covered.update(positions)
@@ -293,12 +313,29 @@ def masker_for(tokenizer, config: PretrainingDataConfig) -> Masker:
     special = set(tokenizer.all_special_ids)
     special.update(i for i in range(n) if sp.is_control(i) or sp.is_unknown(i) or sp.is_unused(i))
     word_start = np.array([sp.id_to_piece(i).startswith("\u2581") for i in range(n)], dtype=bool)
-    return Masker(n, tokenizer.mask_token_id, sorted(special), word_start, config.masked_lm_prob,
-                  config.max_predictions_per_seq, config.max_ngram, config.do_whole_word_mask)
+    return Masker(
+        n,
+        tokenizer.mask_token_id,
+        sorted(special),
+        word_start,
+        config.masked_lm_prob,
+        config.max_predictions_per_seq,
+        config.max_ngram,
+        config.do_whole_word_mask,
+    )
 
 
-def make_example(tokens_a, tokens_b, label, masker: Masker, rng: random.Random, cls_id: int, sep_id: int,
-                 pad_id: int, max_seq_length: int) -> dict[str, np.ndarray]:
+def make_example(
+    tokens_a,
+    tokens_b,
+    label,
+    masker: Masker,
+    rng: random.Random,
+    cls_id: int,
+    sep_id: int,
+    pad_id: int,
+    max_seq_length: int,
+) -> dict[str, np.ndarray]:
     """One padded pretraining example (numpy int32 arrays with the model's input/label names)."""
     tokens = [cls_id] + list(tokens_a) + [sep_id] + list(tokens_b) + [sep_id]
     types = [0] * (len(tokens_a) + 2) + [1] * (len(tokens_b) + 1)
@@ -318,15 +355,23 @@ def make_example(tokens_a, tokens_b, label, masker: Masker, rng: random.Random, 
 
 
 # === TFRecords ===
-FEATURE_NAMES = ("input_ids", "attention_mask", "token_type_ids", "masked_lm_positions", "labels",
-                 "sentence_order_label")
+FEATURE_NAMES = (
+    "input_ids",
+    "attention_mask",
+    "token_type_ids",
+    "masked_lm_positions",
+    "labels",
+    "sentence_order_label",
+)
 
 
 def _serialize(example: dict) -> bytes:
     import tensorflow as tf
 
-    feature = {k: tf.train.Feature(int64_list=tf.train.Int64List(value=np.ravel(example[k]).tolist()))
-               for k in FEATURE_NAMES}
+    feature = {
+        k: tf.train.Feature(int64_list=tf.train.Int64List(value=np.ravel(example[k]).tolist()))
+        for k in FEATURE_NAMES
+    }
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
@@ -348,7 +393,7 @@ def _is_eval_document(index: int, lines: list[str], fraction: float) -> bool:
     if fraction <= 0:
         return False
     digest = hashlib.sha1(("\n".join(lines[:3]) + f"#{index}").encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0 ** 64 < fraction
+    return int.from_bytes(digest[:8], "big") / 2.0**64 < fraction
 
 
 def _tokenizer_fingerprint(tokenizer) -> str:
@@ -364,12 +409,22 @@ def _examples(documents, indices, dupe: int, shard: int, config, tokenizer, mask
         pairs.extend(create_sop_pairs(documents[d], config.max_seq_length, config.short_seq_prob, rng))
     rng.shuffle(pairs)
     for a, b, label in pairs:
-        yield make_example(a, b, label, masker, rng, tokenizer.cls_token_id, tokenizer.sep_token_id,
-                           tokenizer.pad_token_id, config.max_seq_length)
+        yield make_example(
+            a,
+            b,
+            label,
+            masker,
+            rng,
+            tokenizer.cls_token_id,
+            tokenizer.sep_token_id,
+            tokenizer.pad_token_id,
+            config.max_seq_length,
+        )
 
 
-def write_pretraining_data(corpus, tokenizer, output_dir: str, config: PretrainingDataConfig | None = None,
-                           log=print) -> dict:
+def write_pretraining_data(
+    corpus, tokenizer, output_dir: str, config: PretrainingDataConfig | None = None, log=print
+) -> dict:
     """Builds (or completes) the TFRecords of a corpus in `output_dir`; returns the manifest.
 
     Files: `train-DDD-SSSSS.tfrecord` per duplicate D and shard S, `eval.tfrecord` (held-out documents,
@@ -383,8 +438,11 @@ def write_pretraining_data(corpus, tokenizer, output_dir: str, config: Pretraini
     config = config or PretrainingDataConfig()
     os.makedirs(output_dir, exist_ok=True)
     files = corpus_files(corpus)
-    settings = {"config": config.to_dict(), "tokenizer": _tokenizer_fingerprint(tokenizer),
-                "corpus": [os.path.basename(f) for f in files]}
+    settings = {
+        "config": config.to_dict(),
+        "tokenizer": _tokenizer_fingerprint(tokenizer),
+        "corpus": [os.path.basename(f) for f in files],
+    }
     manifest_path = os.path.join(output_dir, MANIFEST)
     manifest = {}
     if os.path.exists(manifest_path):
@@ -393,7 +451,8 @@ def write_pretraining_data(corpus, tokenizer, output_dir: str, config: Pretraini
         if manifest.get("settings") != settings:
             raise ValueError(
                 f"{output_dir!r} holds pretraining data made with other settings, tokenizer or corpus "
-                f"({manifest.get('settings')}); use another folder or delete it")
+                f"({manifest.get('settings')}); use another folder or delete it"
+            )
         if manifest.get("complete"):
             return manifest
     else:
@@ -406,19 +465,26 @@ def write_pretraining_data(corpus, tokenizer, output_dir: str, config: Pretraini
     documents = tokenize_documents(tokenizer, documents_text)
     masker = masker_for(tokenizer, config)
     counts = manifest.get("counts", {})
-    jobs = [(f"train-{dupe:03d}-{shard:05d}.tfrecord", train_idx[shard::config.num_shards], dupe, shard)
-            for dupe in range(config.dupe_factor) for shard in range(config.num_shards)]
+    jobs = [
+        (f"train-{dupe:03d}-{shard:05d}.tfrecord", train_idx[shard :: config.num_shards], dupe, shard)
+        for dupe in range(config.dupe_factor)
+        for shard in range(config.num_shards)
+    ]
     if eval_idx:
         jobs.append(("eval.tfrecord", eval_idx, 0, -1))
     for name, indices, dupe, shard in jobs:
         path = os.path.join(output_dir, name)
         if os.path.exists(path) and name in counts:
             continue
-        counts[name] = _write_records(path, _examples(documents, indices, dupe, shard, config, tokenizer, masker))
+        counts[name] = _write_records(
+            path, _examples(documents, indices, dupe, shard, config, tokenizer, masker)
+        )
         log(f"wrote {name}: {counts[name]} examples")
         _write_json(manifest_path, {"settings": settings, "complete": False, "counts": counts})
     manifest = {
-        "settings": settings, "complete": True, "counts": counts,
+        "settings": settings,
+        "complete": True,
+        "counts": counts,
         "num_train_examples": sum(v for k, v in counts.items() if k.startswith("train-")),
         "num_eval_examples": counts.get("eval.tfrecord", 0),
     }
@@ -445,9 +511,17 @@ def read_manifest(data_dir: str) -> dict:
     return manifest
 
 
-def pretraining_dataset(data_dir: str, batch_size: int, split: str = "train", shuffle: bool = True,
-                        repeat: bool = True, seed: int = 0, skip_batches: int = 0, shuffle_buffer: int = 10000,
-                        drop_remainder: bool = True):
+def pretraining_dataset(
+    data_dir: str,
+    batch_size: int,
+    split: str = "train",
+    shuffle: bool = True,
+    repeat: bool = True,
+    seed: int = 0,
+    skip_batches: int = 0,
+    shuffle_buffer: int = 10000,
+    drop_remainder: bool = True,
+):
     """`tf.data` of `(features, labels)` batches for `AlbertForPreTraining.fit`.
 
     Features: `input_ids`, `attention_mask`, `token_type_ids` [B, max_seq_length] and `masked_lm_positions`
@@ -469,18 +543,25 @@ def pretraining_dataset(data_dir: str, batch_size: int, split: str = "train", sh
     manifest = read_manifest(data_dir)
     cfg = manifest["settings"]["config"]
     seq, preds = cfg["max_seq_length"], cfg["max_predictions_per_seq"]
-    names = sorted(k for k in manifest["counts"] if k.startswith("train-")) if split == "train" else (
-        ["eval.tfrecord"] if manifest["counts"].get("eval.tfrecord") else [])
+    names = (
+        sorted(k for k in manifest["counts"] if k.startswith("train-"))
+        if split == "train"
+        else (["eval.tfrecord"] if manifest["counts"].get("eval.tfrecord") else [])
+    )
     if not names:
         raise ValueError(f"pretraining data in {data_dir!r} has no {split} examples")
     files = [os.path.join(data_dir, n) for n in names]
-    spec = {k: tf.io.FixedLenFeature([seq], tf.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+    spec = {
+        k: tf.io.FixedLenFeature([seq], tf.int64) for k in ("input_ids", "attention_mask", "token_type_ids")
+    }
     spec.update({k: tf.io.FixedLenFeature([preds], tf.int64) for k in ("masked_lm_positions", "labels")})
     spec["sentence_order_label"] = tf.io.FixedLenFeature([], tf.int64)
 
     def parse(records):
         ex = {k: tf.cast(v, tf.int32) for k, v in tf.io.parse_example(records, spec).items()}
-        features = {k: ex[k] for k in ("input_ids", "attention_mask", "token_type_ids", "masked_lm_positions")}
+        features = {
+            k: ex[k] for k in ("input_ids", "attention_mask", "token_type_ids", "masked_lm_positions")
+        }
         return features, {"labels": ex["labels"], "sentence_order_label": ex["sentence_order_label"]}
 
     ds = tf.data.Dataset.from_tensor_slices(files)
@@ -488,8 +569,12 @@ def pretraining_dataset(data_dir: str, batch_size: int, split: str = "train", sh
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 4), deterministic=True,
-                       num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.interleave(
+        tf.data.TFRecordDataset,
+        cycle_length=min(len(files), 4),
+        deterministic=True,
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
     if shuffle:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)

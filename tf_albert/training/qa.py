@@ -28,14 +28,18 @@ def flatten_squad(data: Mapping) -> list[dict]:
             context = paragraph["context"]
             for qa in paragraph.get("qas", []):
                 answers = qa.get("answers", [])
-                out.append({
-                    "id": str(qa.get("id", len(out))),
-                    "question": qa["question"],
-                    "context": context,
-                    "answers": {"text": [a["text"] for a in answers],
-                                "answer_start": [int(a["answer_start"]) for a in answers]},
-                    "is_impossible": bool(qa.get("is_impossible", not answers)),
-                })
+                out.append(
+                    {
+                        "id": str(qa.get("id", len(out))),
+                        "question": qa["question"],
+                        "context": context,
+                        "answers": {
+                            "text": [a["text"] for a in answers],
+                            "answer_start": [int(a["answer_start"]) for a in answers],
+                        },
+                        "is_impossible": bool(qa.get("is_impossible", not answers)),
+                    }
+                )
     return out
 
 
@@ -53,18 +57,27 @@ def normalize_examples(examples: Sequence[Mapping]) -> list[dict]:
                 raise ValueError(f"example {i} needs a string {key!r}, got {ex.get(key)!r}")
         answers = ex.get("answers") or {"text": [], "answer_start": []}
         if isinstance(answers, Sequence) and not isinstance(answers, str):
-            answers = {"text": [a["text"] for a in answers], "answer_start": [int(a["answer_start"]) for a in answers]}
+            answers = {
+                "text": [a["text"] for a in answers],
+                "answer_start": [int(a["answer_start"]) for a in answers],
+            }
         texts, starts = list(answers.get("text", [])), [int(s) for s in answers.get("answer_start", [])]
         if len(texts) != len(starts):
             raise ValueError(f"example {i}: {len(texts)} answer texts but {len(starts)} answer_start values")
-        out.append({"id": str(ex.get("id", i)), "question": ex["question"], "context": ex["context"],
-                    "answers": {"text": texts, "answer_start": starts}})
+        out.append(
+            {
+                "id": str(ex.get("id", i)),
+                "question": ex["question"],
+                "context": ex["context"],
+                "answers": {"text": texts, "answer_start": starts},
+            }
+        )
     return out
 
 
 def _answer_span(context: str, text: str, start: int, example_id: str) -> tuple[int, int]:
     """Character span of the answer; if `answer_start` is off, the occurrence of the text nearest to it."""
-    if context[start:start + len(text)] == text:
+    if context[start : start + len(text)] == text:
         return start, start + len(text)
     found = [m.start() for m in re.finditer(re.escape(text), context)]
     if not found:
@@ -74,8 +87,14 @@ def _answer_span(context: str, text: str, start: int, example_id: str) -> tuple[
 
 
 # === Windows ===
-def prepare_features(tokenizer, examples, max_length: int = 384, doc_stride: int = 128,
-                     max_query_length: int = 64, with_labels: bool = True) -> dict:
+def prepare_features(
+    tokenizer,
+    examples,
+    max_length: int = 384,
+    doc_stride: int = 128,
+    max_query_length: int = 64,
+    with_labels: bool = True,
+) -> dict:
     """Sliding-window features of QA examples.
 
     Returns a dict with `input_ids`, `token_type_ids`, `attention_mask` (lists per window),
@@ -85,7 +104,8 @@ def prepare_features(tokenizer, examples, max_length: int = 384, doc_stride: int
     Example:
     >>> from tf_albert.tokenization import AlbertTokenizer
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
-    >>> ex = [{"question": "Who?", "context": "Ada wrote it.", "answers": {"text": ["Ada"], "answer_start": [0]}}]
+    >>> answers = {"text": ["Ada"], "answer_start": [0]}
+    >>> ex = [{"question": "Who?", "context": "Ada wrote it.", "answers": answers}]
     >>> f = prepare_features(tok, ex)
     >>> ids = f["input_ids"][0]
     >>> tok.decode(ids[f["start_positions"][0]:f["end_positions"][0] + 1])
@@ -97,8 +117,9 @@ def prepare_features(tokenizer, examples, max_length: int = 384, doc_stride: int
         raise ValueError(f"max_query_length must be a positive int, got {max_query_length!r}")
     examples = normalize_examples(examples)
     questions = tokenizer([e["question"] for e in examples], add_special_tokens=False)["input_ids"]
-    contexts = tokenizer([e["context"] for e in examples], add_special_tokens=False,
-                         return_offsets_mapping=True)
+    contexts = tokenizer(
+        [e["context"] for e in examples], add_special_tokens=False, return_offsets_mapping=True
+    )
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     out = collections.defaultdict(list)
     for i, ex in enumerate(examples):
@@ -106,12 +127,15 @@ def prepare_features(tokenizer, examples, max_length: int = 384, doc_stride: int
         ctx_ids, ctx_off = contexts["input_ids"][i], contexts["offset_mapping"][i]
         window = max_length - len(q) - 3
         if window < 1:
-            raise ValueError(f"max_length {max_length} leaves no room for context after a question of "
-                             f"{len(q)} tokens; raise max_length or lower max_query_length")
+            raise ValueError(
+                f"max_length {max_length} leaves no room for context after a question of "
+                f"{len(q)} tokens; raise max_length or lower max_query_length"
+            )
         answer_tokens = None
         if with_labels and ex["answers"]["text"]:
-            a_start, a_end = _answer_span(ex["context"], ex["answers"]["text"][0],
-                                          ex["answers"]["answer_start"][0], ex["id"])
+            a_start, a_end = _answer_span(
+                ex["context"], ex["answers"]["text"][0], ex["answers"]["answer_start"][0], ex["id"]
+            )
             first = next((t for t, (s, e) in enumerate(ctx_off) if e > a_start), None)
             last = next((t for t in range(len(ctx_off) - 1, -1, -1) if ctx_off[t][0] < a_end), None)
             if first is not None and last is not None and first <= last:
@@ -119,16 +143,22 @@ def prepare_features(tokenizer, examples, max_length: int = 384, doc_stride: int
         start = 0
         while True:
             length = min(window, len(ctx_ids) - start)
-            ids = [cls_id] + q + [sep_id] + ctx_ids[start:start + length] + [sep_id]
+            ids = [cls_id] + q + [sep_id] + ctx_ids[start : start + length] + [sep_id]
             offset0 = len(q) + 2  # position of the window's first context token
             out["input_ids"].append(ids)
             out["token_type_ids"].append([0] * offset0 + [1] * (length + 1))
             out["attention_mask"].append([1] * len(ids))
-            out["offsets"].append([None] * offset0 + [tuple(o) for o in ctx_off[start:start + length]] + [None])
+            out["offsets"].append(
+                [None] * offset0 + [tuple(o) for o in ctx_off[start : start + length]] + [None]
+            )
             out["example_index"].append(i)
             if with_labels:
                 s = e = 0
-                if answer_tokens is not None and start <= answer_tokens[0] and answer_tokens[1] < start + length:
+                if (
+                    answer_tokens is not None
+                    and start <= answer_tokens[0]
+                    and answer_tokens[1] < start + length
+                ):
                     s, e = answer_tokens[0] - start + offset0, answer_tokens[1] - start + offset0
                 out["start_positions"].append(s)
                 out["end_positions"].append(e)
@@ -139,8 +169,16 @@ def prepare_features(tokenizer, examples, max_length: int = 384, doc_stride: int
     return dict(out)
 
 
-def question_answering_dataset(tokenizer, examples, *, max_length: int = 384, doc_stride: int = 128,
-                               max_query_length: int = 64, with_labels: bool = True, **dataset_kwargs):
+def question_answering_dataset(
+    tokenizer,
+    examples,
+    *,
+    max_length: int = 384,
+    doc_stride: int = 128,
+    max_query_length: int = 64,
+    with_labels: bool = True,
+    **dataset_kwargs,
+):
     """SQuAD-style examples → `tf.data` of windows; labels `{"start_positions", "end_positions"}` [B].
 
     The dataset's `features` attribute holds `prepare_features`' output for `postprocess`.
@@ -155,15 +193,22 @@ def question_answering_dataset(tokenizer, examples, *, max_length: int = 384, do
     labels = None
     if with_labels:
         labels = {"start_positions": features["start_positions"], "end_positions": features["end_positions"]}
-    ds = make_dataset(features, labels, pad_token_id=tokenizer.pad_token_id, max_length=max_length,
-                      **dataset_kwargs)
+    ds = make_dataset(
+        features, labels, pad_token_id=tokenizer.pad_token_id, max_length=max_length, **dataset_kwargs
+    )
     ds.features = features
     return ds
 
 
 # === Predictions ===
-def postprocess(features: Mapping, start_logits, end_logits, n_best: int = 20, max_answer_length: int = 30,
-                null_threshold: float | None = None) -> dict[str, str]:
+def postprocess(
+    features: Mapping,
+    start_logits,
+    end_logits,
+    n_best: int = 20,
+    max_answer_length: int = 30,
+    null_threshold: float | None = None,
+) -> dict[str, str]:
     """Best answer text per example id from the windows' logits (lists of per-window arrays, in the order
     of `features`). With `null_threshold` (SQuAD 2.0) the empty answer wins when the `[CLS]` score beats
     the best span score by more than the threshold."""
@@ -188,7 +233,7 @@ def postprocess(features: Mapping, start_logits, end_logits, n_best: int = 20, m
                 score = s_log[s] + e_log[e]
                 if ex_i not in best or score > best[ex_i][0]:
                     context = examples[ex_i]["context"]
-                    best[ex_i] = (score, context[offsets[s][0]:offsets[e][1]])
+                    best[ex_i] = (score, context[offsets[s][0] : offsets[e][1]])
     out = {}
     for i, ex in enumerate(examples):
         score, text = best.get(i, (-np.inf, ""))
@@ -238,7 +283,8 @@ def squad_metrics(predictions: Mapping[str, str], examples) -> dict:
     question counts as right only when the prediction is empty).
 
     Example:
-    >>> ex = [{"id": "q", "question": "?", "context": "The cat sat.", "answers": {"text": ["the cat"], "answer_start": [0]}}]
+    >>> answers = {"text": ["the cat"], "answer_start": [0]}
+    >>> ex = [{"id": "q", "question": "?", "context": "The cat sat.", "answers": answers}]
     >>> squad_metrics({"q": "cat"}, ex)
     {'exact_match': 100.0, 'f1': 100.0, 'examples': 1}
     """
