@@ -169,3 +169,15 @@ def test_gradient_checkpointing_trains_to_the_same_weights():
         model.train_on_batch(x, y)
     for a, b in zip(plain.get_weights(), checkpointed.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_xla_fit_on_batches_of_unknown_shape():
+    # tf.data batches without drop_remainder have an unknown batch size when the step is traced for XLA.
+    model = AlbertForSequenceClassification(tiny_config())
+    model.compile(optimizer="adam", jit_compile=True)
+    dataset = tf.data.Dataset.from_tensor_slices(({"input_ids": random_ids((5, 6))}, np.zeros(5, "int32"))).batch(2)
+    history = model.fit(dataset, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    model.gradient_checkpointing_enable()
+    with pytest.raises(ValueError, match="gradient checkpointing under XLA .* needs static shapes"):
+        model.fit(dataset, epochs=1, verbose=0)

@@ -35,14 +35,14 @@ COMMON = textwrap.dedent("""
     def model(strategy=None, dropout=0.0, steps=8):
         import keras
         from tf_albert import AlbertConfig, AlbertForSequenceClassification
-        from tf_albert.training.distribute import apply_distribution_fixes, strategy_scope
+        from tf_albert.training.distribute import strategy_scope
         from tf_albert.training.optimization import create_optimizer
         keras.utils.set_random_seed(0)
         config = AlbertConfig(vocab_size=99, embedding_size=8, hidden_size=16, num_attention_heads=2,
                               intermediate_size=24, num_hidden_layers=2, max_position_embeddings=32,
                               num_labels=2, classifier_dropout_prob=dropout)
         with strategy_scope(strategy):
-            m = apply_distribution_fixes(AlbertForSequenceClassification(config))
+            m = AlbertForSequenceClassification(config)  # a plain model: it handles the strategy itself
             m.build()
             m.compile(optimizer=create_optimizer("adamw", 1e-2, num_train_steps=steps, num_warmup_steps=2),
                       jit_compile=False)

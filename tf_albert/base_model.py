@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from tf_albert import validation
+from tf_albert import distribution, validation
 from tf_albert.layers import AlbertMainLayer, as_config
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "inputs_embeds")
@@ -287,7 +287,21 @@ class AlbertPreTrainedModel(keras.Model):
             loss = self._loss(labels, y_pred, sample_weight)
         if self.losses:
             loss = loss + ops.sum(ops.stack([ops.cast(l, "float32") for l in self.losses]))
-        return loss
+        return distribution.per_replica_loss(loss)
+
+    # --- tf.distribute (see distribution.py) ---------------------------------------------------------
+    def train_step(self, data):
+        return distribution.rank1_logs(super().train_step(data))
+
+    def test_step(self, data):
+        return distribution.rank1_logs(super().test_step(data))
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        strategy = getattr(self, "_distribute_strategy", None)
+        if strategy is not None and iterator is not None and data_batch is None \
+                and distribution.in_multi_worker_mode(strategy):
+            data_batch, iterator = distribution.local_first_batch(strategy, iterator), None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         if isinstance(y_pred, Mapping):

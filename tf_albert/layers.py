@@ -16,6 +16,7 @@ import keras
 from keras import ops
 
 from tf_albert.config import AlbertConfig
+from tf_albert.validation import in_xla_context
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _SQRT_HALF = math.sqrt(0.5)
@@ -356,6 +357,12 @@ class AlbertEncoder(_ConfigLayer):
         c = self.config
         collect = output_hidden_states or output_attentions
         checkpointed = bool(training) and self.gradient_checkpointing and keras.backend.backend() == "tensorflow"
+        if checkpointed and _xla_with_dynamic_shape(hidden_states):
+            raise ValueError(
+                "gradient checkpointing under XLA (jit_compile=True) needs static shapes, but this batch has "
+                f"shape {tuple(hidden_states.shape)}: batch with drop_remainder=True and pad to a fixed length, "
+                "or compile with jit_compile=False"
+            )
         if collect and checkpointed:
             raise ValueError("output_hidden_states/output_attentions cannot be combined with gradient "
                              "checkpointing in training (the per-layer activations are not kept)")
@@ -390,13 +397,21 @@ class AlbertEncoder(_ConfigLayer):
         return {**super().get_config(), "gradient_checkpointing": self.gradient_checkpointing}
 
 
+def _xla_with_dynamic_shape(hidden_states) -> bool:
+    """Tracing for XLA with a batch or length unknown at trace time (e.g. a tf.data batch without
+    `drop_remainder`). XLA compiles such a step once per concrete shape, but the gradient of a
+    `tf.while_loop` whose body has shape-dependent ops cannot be converted then ("must be a compile-time
+    constant"), so the layers are unrolled instead."""
+    return None in tuple(hidden_states.shape) and in_xla_context()
+
+
 def _repeat(layer, count, n_blocks, hidden_states, attention_bias, collect):
     """Applies `layer` (hidden, bias → hidden, per-block outputs) `count` times.
 
     Returns (hidden, per-layer outputs if `collect` else []). On TensorFlow this is one `tf.while_loop`
     (collected outputs go through TensorArrays); elsewhere, and for a single layer, a Python loop.
     """
-    if count == 1 or keras.backend.backend() != "tensorflow":
+    if count == 1 or keras.backend.backend() != "tensorflow" or _xla_with_dynamic_shape(hidden_states):
         per_layer = []
         for _ in range(count):
             hidden_states, outputs = layer(hidden_states, attention_bias)

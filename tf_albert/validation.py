@@ -41,7 +41,8 @@ def concrete_value(x):
         return None
 
 
-def _in_xla_context() -> bool:
+def in_xla_context() -> bool:
+    """True while tracing a function that XLA will compile (`jit_compile=True`)."""
     try:
         import tensorflow as tf
         from tensorflow.python.ops import control_flow_util
@@ -81,7 +82,7 @@ def check_same_shape(name: str, x, ref_name: str, ref) -> list:
         if xv.shape != rv.shape:
             raise ValueError(f"{name} has shape {xv.shape} but {ref_name} has shape {rv.shape}; they must be equal")
         return []
-    if _tf_graph_mode() and not _in_xla_context() and None in xs + rs:
+    if _tf_graph_mode() and not in_xla_context() and None in xs + rs:
         import tensorflow as tf
 
         return [
@@ -107,7 +108,7 @@ def check_range(name: str, x, low: int, high: int, what: str, ignore_value: int 
             allowed = f"; {what}" + (f" (or {ignore_value} to ignore)" if ignore_value is not None else "")
             raise ValueError(f"{name} contains {value[tuple(where)]} at {list(map(int, where))}{allowed}")
         return []
-    if not _tf_graph_mode() or _in_xla_context():
+    if not _tf_graph_mode() or in_xla_context():
         return []
     import tensorflow as tf
 
@@ -135,7 +136,7 @@ def check_values_in(name: str, x, allowed: tuple) -> list:
                 f"{name} contains {value[tuple(where)]} at {list(map(int, where))}; allowed values are {allowed}"
             )
         return []
-    if not _tf_graph_mode() or _in_xla_context():
+    if not _tf_graph_mode() or in_xla_context():
         return []
     import tensorflow as tf
 
@@ -163,7 +164,7 @@ def check_max_length(name: str, x, axis: int, limit: int, what: str) -> list:
         if value.shape[axis] > limit:
             raise ValueError(f"{name} has sequence length {value.shape[axis]}; {what} is {limit}")
         return []
-    if not _tf_graph_mode() or _in_xla_context():
+    if not _tf_graph_mode() or in_xla_context():
         return []
     import tensorflow as tf
 

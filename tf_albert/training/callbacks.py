@@ -18,7 +18,6 @@ import sys
 
 import keras
 
-from tf_albert.training.distribute import apply_distribution_fixes
 
 BACKUP_METADATA = "training_metadata.json"
 RNG_STATE = "rng_state.json"
@@ -213,7 +212,6 @@ def fit_resumable(
         dataset = dataset.skip(done * steps_per_epoch)
     if not model.built:
         model.build()
-    apply_distribution_fixes(model)
     nan_stop = TerminateOnNaN()
     backup = BackupAndRestore(backup_dir)
     history = model.fit(

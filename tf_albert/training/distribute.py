@@ -16,6 +16,10 @@ We run on TensorFlow's strategies; nothing here replaces them.
   model's losses use no boolean masks and its checks run before the compiled step, so it compiles
   as is. Read data from GCS (`gs://...`), not local files: TPU workers cannot see the local disk.
 
+The models themselves handle what Keras 3 needs under a strategy (the own loss scaled per replica, the
+multi-worker build and logs): see `tf_albert/distribution.py`. A plain `model.fit` under `strategy.scope()` is
+correct.
+
 Batch sizes: every `batch_size` in this package is the **global** batch (what one optimizer step
 sees); Keras splits it into `batch_size / num_replicas_in_sync` per replica. Keep the global batch when
 adding replicas and the results stay the same; keep the per-replica batch and scale the learning rate.
@@ -135,103 +139,3 @@ def logical_cpu_devices(count: int) -> list[str]:
     cpus = tf.config.list_physical_devices("CPU")
     tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * count)
     return [d.name for d in tf.config.list_logical_devices("CPU")]
-
-
-# === Keras 3 + tf.distribute fixes ===
-def _in_multi_worker_mode(strategy) -> bool:
-    import tensorflow as tf
-
-    return (
-        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-        and strategy.extended._in_multi_worker_mode()
-    )
-
-
-def per_replica_loss(loss):
-    """`loss / replicas` inside a replica of a tf.distribute strategy (what Keras' own losses do), so that
-    summing the replicas' gradients gives the gradient of the global batch's mean loss."""
-    import tensorflow as tf
-    from keras import ops
-
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    return loss if replicas == 1 else ops.multiply(loss, ops.cast(1.0 / replicas, loss.dtype))
-
-
-def apply_distribution_fixes(model):
-    """Makes `model.fit`/`evaluate` correct under tf.distribute with Keras 3.15; returns the model.
-
-    Three fixes, applied to this model object only (a no-op for classes that set `handles_distribution`):
-
-    * the model's own loss is divided by the number of replicas, as Keras' built-in losses are, so that
-      the all-reduced (summed) gradients are those of the global batch mean and the logged loss is right
-      (without it a 2-replica run takes steps twice as large and logs twice the loss);
-    * with `MultiWorkerMirroredStrategy`, the first batch used to build the model is taken per tensor from
-      the local replica instead of all-reduced as one nest, which Keras cannot do for dict inputs
-      (keras-team/keras#20329);
-    * with `MultiWorkerMirroredStrategy`, the step's logs are returned with shape [1], since Keras'
-      cross-worker mean of logs reduces along axis 0, which scalars lack (keras-team/keras#20585).
-
-    `fit_resumable`, `finetune` and `pretrain` apply it; call it yourself before `model.fit` under a
-    strategy.
-
-    Example:
-    >>> with strategy.scope():  # doctest: +SKIP
-    ...     model = apply_distribution_fixes(AlbertForSequenceClassification(config))
-    ...     model.compile(optimizer=create_optimizer("adamw", 2e-5, num_train_steps=1000))
-    """
-    import tensorflow as tf
-    from keras import ops
-
-    if getattr(type(model), "handles_distribution", False) or getattr(model, "_distribution_fixed", False):
-        return model
-    own_compute_loss = model.compute_loss
-
-    def compute_loss(x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        loss = own_compute_loss(x, y, y_pred, sample_weight, training)
-        if getattr(model, "_compile_loss", None) is not None:
-            return loss  # Keras' compiled loss path scales already
-        return per_replica_loss(loss)
-
-    own_build = model._maybe_symbolic_build
-
-    def maybe_symbolic_build(iterator=None, data_batch=None):
-        strategy = model._distribute_strategy
-        if (
-            strategy is not None
-            and iterator is not None
-            and data_batch is None
-            and _in_multi_worker_mode(strategy)
-        ):
-            for _, _, it in iterator:
-                batch = next(it)
-                break
-            data_batch = tf.nest.map_structure(
-                lambda v: (
-                    strategy.experimental_local_results(v)[0]
-                    if isinstance(v, tf.distribute.DistributedValues)
-                    else v
-                ),
-                batch,
-            )
-            iterator = None
-        return own_build(iterator=iterator, data_batch=data_batch)
-
-    def ranked(step):
-        def wrapped(data):
-            logs = step(data)
-            if _in_multi_worker_mode(tf.distribute.get_strategy()):
-                logs = {
-                    k: ops.reshape(v, (1,)) if len(getattr(v, "shape", ())) == 0 else v
-                    for k, v in logs.items()
-                }
-            return logs
-
-        return wrapped
-
-    model.compute_loss = compute_loss
-    model._maybe_symbolic_build = maybe_symbolic_build
-    model.train_step = ranked(model.train_step)
-    model.test_step = ranked(model.test_step)
-    model._distribution_fixed = True
-    model.train_function = model.test_function = None  # steps traced before the fixes are rebuilt
-    return model
