@@ -8,6 +8,7 @@ checkpoint, and transformers' outputs for each head.
 import json
 import logging
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -135,6 +136,10 @@ def test_save_then_load_gives_identical_outputs(tmp_path, cls_name):
         v.assign(v.numpy() + 0.1 * rng.standard_normal(v.shape).astype("float32"))
     folder = model.save_pretrained(tmp_path / "saved")
     assert sorted(os.listdir(folder)) == ["config.json", "model.safetensors", "tf_model.h5"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o777 & ~mask  # not the temp folder's private 0700
+    assert stat.S_IMODE(os.stat(os.path.join(folder, "model.safetensors")).st_mode) == 0o666 & ~mask
     with open(os.path.join(folder, "config.json")) as f:
         assert json.load(f)["architectures"] == [cls_name]
     ids = rng.integers(0, 40, size=(2, 3, 6) if "MultipleChoice" in cls_name else (2, 6))

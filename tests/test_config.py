@@ -131,3 +131,12 @@ def test_group_of_layer_matches_reference_formula():
     c = AlbertConfig(num_hidden_layers=12, num_hidden_groups=3, hidden_size=64, num_attention_heads=4)
     assert [c.group_of_layer(i) for i in range(12)] == [0] * 4 + [1] * 4 + [2] * 4
     assert c.layers_per_group == 4 and c.head_size == 16
+
+
+def test_saved_files_get_default_permissions_not_private(tmp_path):
+    import stat
+
+    from tf_albert.fileio import _umask
+
+    path = AlbertConfig().save_pretrained(tmp_path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~_umask()

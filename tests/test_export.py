@@ -697,6 +697,9 @@ def test_versions_overwrite_and_atomic_writes(small_model, tmp_path, monkeypatch
     base = tmp_path / "saved_models" / "clf"
     first = small_model.export_saved_model(base, version="next")  # the model's own hook
     assert first == str(base / "1") and os.path.isfile(base / "1" / "saved_model.pb")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert oct(os.stat(first).st_mode & 0o777) == oct(0o777 & ~mask)  # readable by a TF Serving user
     second = export_saved_model(small_model, base, version="next", max_length=8)
     assert second == str(base / "2")
     with pytest.raises(FileExistsError, match="already exists"):

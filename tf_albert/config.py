@@ -8,6 +8,8 @@ import os
 import tempfile
 from typing import Any
 
+from tf_albert.fileio import apply_default_permissions
+
 # Activations the model understands, by their HF `hidden_act` names. The functions live in layers.py;
 # the names are here so a bad config fails when it is made, not deep inside a forward pass.
 ACTIVATIONS = (
@@ -264,6 +266,7 @@ class AlbertConfig:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(self.to_json_string())
+            apply_default_permissions(tmp)
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):

@@ -25,6 +25,7 @@ import tempfile
 import uuid
 
 from tf_albert.checkpoints import formats, hf_pytorch, hf_tf, hub, loading
+from tf_albert.fileio import apply_default_permissions
 from tf_albert.checkpoints.naming import hf_weight_map
 
 # Files of earlier saves that a new save replaces (also shards of any size): stale weights must not linger.
@@ -208,6 +209,7 @@ class _Staging:
         written = set(os.listdir(self.tmp))
         for name in written:
             _fsync(os.path.join(self.tmp, name))
+        apply_default_permissions(self.tmp)
         if not os.path.exists(self.target):
             os.rename(self.tmp, self.target)
             return

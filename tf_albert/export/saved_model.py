@@ -12,6 +12,7 @@ import tempfile
 import tensorflow as tf
 
 from tf_albert import validation
+from tf_albert.fileio import apply_default_permissions
 
 IDS_SIGNATURE = "serving_default"
 TEXT_SIGNATURE = "serving_text"
@@ -147,6 +148,7 @@ def _write_atomically(target: str, write, overwrite: bool) -> None:
     old = None
     try:
         write(tmp)
+        apply_default_permissions(tmp)
         if os.path.lexists(target):
             old = tempfile.mkdtemp(prefix=f".old-{os.path.basename(target)}-", dir=parent)
             os.rename(target, os.path.join(old, "export"))
