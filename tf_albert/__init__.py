@@ -52,6 +52,7 @@ _LAZY = {
     "tf_albert.checkpoints": ("LoadingInfo",),
     "tf_albert.pipelines": ("pipeline",),
     "tf_albert.export": ("export_saved_model",),
+    "tf_albert.pretrained": ("from_pretrained",),
 }
 _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 
