@@ -41,7 +41,8 @@ DELEGATED = {
                  "fine-tune a model on a classification / tagging / QA dataset"),
     "pretrain": (("tf_albert.training:pretrain_main", "tf_albert.training.pretrain:pretrain_main"),
                  "pretrain ALBERT (MLM + SOP) on a text corpus"),
-    "demo": (("tf_albert.demo:main",), "the README's main job, offline: fill-mask, fine-tune and export round trip on tf-albert-tiny"),
+    "demo": (("tf_albert.demo:main",),
+             "the README's main job, offline: fill-mask, fine-tune and export round trip on tf-albert-tiny"),
 }
 
 # run option → the tasks it applies to (None: all)
