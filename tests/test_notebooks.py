@@ -1,7 +1,7 @@
 """The Colab notebooks: each runs top to bottom, and the committed files are clean.
 
-Execution: nbclient starts a fresh Jupyter kernel on this interpreter for each notebook (kernel spec written to
-a temporary JUPYTER_PATH, the repository first on PYTHONPATH, so the code under test is what runs), with
+Execution: nbclient starts a fresh Jupyter kernel on this interpreter for each notebook (kernel spec written
+to a temporary JUPYTER_PATH, the repository first on PYTHONPATH, so the code under test is what runs), with
 `TF_ALBERT_NOTEBOOK_MODEL` pointing at a small model: the embedded `tf-albert-tiny` when the package has it,
 otherwise a tiny random ALBERT with the fixture SentencePiece model, saved with `save_pretrained`. Any cell
 error fails the test; each notebook's own checks (pipeline vs by-hand scores, reload equality, in-graph vs
@@ -35,8 +35,16 @@ INSTALL_SKIPPED = "tf_albert is already installed: skipping pip install"
 KERNEL = "tf-albert-notebook-tests"
 CELL_TIMEOUT = 600
 
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import strip_notebooks  # noqa: E402
+
+def _load_strip_tool():
+    path = os.path.join(ROOT, "tools", "strip_notebooks.py")
+    spec = importlib.util.spec_from_file_location("strip_notebooks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+strip_notebooks = _load_strip_tool()
 
 
 def _path(name):
@@ -83,7 +91,8 @@ def test_notebook_has_badge_install_and_parameters(name):
 
     parameters = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(parameters) == 1 and parameters[0] is code[1]
-    assert 'MODEL = os.environ.get("TF_ALBERT_NOTEBOOK_MODEL", "albert/albert-base-v2")' in parameters[0].source
+    default = 'MODEL = os.environ.get("TF_ALBERT_NOTEBOOK_MODEL", "albert/albert-base-v2")'
+    assert default in parameters[0].source
 
 
 def test_strip_tool_cleans_an_executed_notebook(tmp_path):
@@ -104,7 +113,8 @@ def test_strip_tool_cleans_an_executed_notebook(tmp_path):
     assert subprocess.run(tool + [path], capture_output=True, text=True, check=False).returncode == 0
     with open(path, encoding="utf-8") as f, open(_path(NAMES[0]), encoding="utf-8") as g:
         assert f.read() == g.read()
-    assert subprocess.run(tool + ["--check", path], capture_output=True, text=True, check=False).returncode == 0
+    again = subprocess.run(tool + ["--check", path], capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
 
 
 # === Running them ===
@@ -210,7 +220,7 @@ def test_notebook_runs(name, kernel, tmp_path):
         assert config["architectures"] == ["AlbertForSequenceClassification"]
         assert config["id2label"] == {"0": "negative", "1": "positive"}
         assert "largest logit difference after reloading" in text
-        assert len(re.findall(r"^\s*(negative|positive) \d\.\d{3}  ", text, re.M)) == 4
+        assert len(re.findall(r"^\s*(negative|positive) \d\.\d{3}  ", text, re.MULTILINE)) == 4
     elif name.startswith("03"):
         assert _images(nb) == 2  # loss curve, start/end probabilities
         scores = re.search(r"held-out questions: (\{.*\})", text)

@@ -78,7 +78,8 @@ def write_atomically(path: str, text: str) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="*", help="notebooks (default: notebooks/*.ipynb)")
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook is not clean")
+    parser.add_argument("--check", action="store_true",
+                        help="change nothing; exit 1 if a notebook is not clean")
     args = parser.parse_args(argv)
     paths = args.paths or sorted(glob.glob(os.path.join(NOTEBOOKS_DIR, "*.ipynb")))
     if not paths:
