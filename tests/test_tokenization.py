@@ -1,10 +1,11 @@
 """AlbertTokenizer: HF-identical ids on the hard-string corpus, the HF call API, offsets, saving, robustness.
 
-The expected values come from tests/fixtures/tokenizer/expected.json, written by
+The expected values come from tests/fixtures/tokenizer/expected.json.gz, written by
 tools/make_tokenizer_fixtures.py with transformers v4's SentencePiece AlbertTokenizer (the reference) and v5's
 tokenizers-backed one (recorded only).
 """
 
+import gzip
 import json
 import os
 import pickle
@@ -29,7 +30,7 @@ from tf_albert.tokenization import (
 FIXTURE_DIR = os.path.join(os.path.dirname(__file__), "fixtures", "tokenizer")
 MODEL = os.path.join(FIXTURE_DIR, "spiece.model")
 
-with open(os.path.join(FIXTURE_DIR, "expected.json"), encoding="utf-8") as _f:
+with gzip.open(os.path.join(FIXTURE_DIR, "expected.json.gz"), "rt", encoding="utf-8") as _f:
     FX = json.load(_f)
 CORPUS, LONG, V4, V5 = FX["corpus"], FX["long_corpus"], FX["v4"], FX["v5"]
 

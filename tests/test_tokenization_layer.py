@@ -1,5 +1,6 @@
 """AlbertTokenizerLayer: the Python tokenizer's (so HF v4's) ids from TF ops, in tf.data and SavedModel."""
 
+import gzip
 import json
 import os
 import random
@@ -19,7 +20,7 @@ from tf_albert.tokenization import AlbertTokenizer, char_tables
 from tf_albert.tokenization_layer import AlbertTokenizerLayer
 
 FIXTURE_DIR = os.path.join(os.path.dirname(__file__), "fixtures", "tokenizer")
-with open(os.path.join(FIXTURE_DIR, "expected.json"), encoding="utf-8") as _f:
+with gzip.open(os.path.join(FIXTURE_DIR, "expected.json.gz"), "rt", encoding="utf-8") as _f:
     FX = json.load(_f)
 CORPUS, LONG, V4 = FX["corpus"], FX["long_corpus"], FX["v4"]
 SIGMA_SOURCES = char_tables(True, False)[2]

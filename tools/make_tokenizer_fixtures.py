@@ -1,4 +1,4 @@
-"""Write `tests/fixtures/tokenizer/expected.json`: HF AlbertTokenizer outputs for a corpus of hard strings.
+"""Write `tests/fixtures/tokenizer/expected.json.gz`: HF AlbertTokenizer outputs for a corpus of hard strings.
 
 The reference is transformers v4's SentencePiece-based `AlbertTokenizer` (the "slow" tokenizer); transformers
 v5's `tokenizers`-backed `AlbertTokenizer` is run on the same model and its ids are recorded next to v4's so
@@ -16,6 +16,7 @@ it. Nothing here is imported by the package or the tests.
 from __future__ import annotations
 
 import argparse
+import gzip
 import importlib.util
 import json
 import os
@@ -345,7 +346,7 @@ def main() -> None:
     parser.add_argument("--model-dir", default=FIXTURES)
     parser.add_argument("--hf4-python", default="/work/venv-hf4/bin/python")
     parser.add_argument("--hf5-python", default="/work/venv-hf5/bin/python")
-    parser.add_argument("--out", default=os.path.join(FIXTURES, "expected.json"))
+    parser.add_argument("--out", default=os.path.join(FIXTURES, "expected.json.gz"))
     args = parser.parse_args()
     if args.worker:
         json.dump(worker(args.worker, args.model_dir), sys.stdout, ensure_ascii=True)
@@ -385,9 +386,10 @@ def main() -> None:
         },
         "v5_differs_from_v4": differs,
     }
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(fixture, f, ensure_ascii=True, separators=(",", ":"))
-        f.write("\n")
+    # gzip with a fixed mtime: the same outputs give the same bytes (a 175 KB fixture becomes ~30 KB).
+    text = json.dumps(fixture, ensure_ascii=True, separators=(",", ":")) + "\n"
+    with open(args.out, "wb") as f:
+        f.write(gzip.compress(text.encode("utf-8"), mtime=0))
     print(
         f"wrote {args.out}: {len(CORPUS)} strings, {len(PAIRS)} pairs; "
         f"v5 differs from v4 on {len(differs)} strings"
