@@ -15,6 +15,7 @@ from tf_albert.training.callbacks import (
     BackupAndRestore,
     TerminateOnNaN,
     TrainingDivergedError,
+    fit_in_run_folder,
     fit_resumable,
 )
 from tf_albert.training.datasets import (
@@ -49,6 +50,7 @@ __all__ = [
     "BackupAndRestore",
     "TerminateOnNaN",
     "TrainingDivergedError",
+    "fit_in_run_folder",
     "fit_resumable",
     "TASKS",
     "align_labels",

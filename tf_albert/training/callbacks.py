@@ -227,3 +227,38 @@ def fit_resumable(
     if nan_stop.message:
         raise TrainingDivergedError(nan_stop.message)
     return history
+
+
+def fit_in_run_folder(
+    model,
+    dataset,
+    output_dir: str,
+    *,
+    epochs: int,
+    steps_per_epoch: int | None = None,
+    chief: bool = True,
+    validation_data=None,
+    verbose="auto",
+):
+    """`fit_resumable` in the run folder that `finetune` and `pretrain` keep: `log.csv` and
+    `checkpoints/latest.weights.h5` (written by the chief only: one writer per file under multi-worker
+    training) and `backup/` (one per worker), so rerunning the command continues the run."""
+    callbacks = []
+    if chief:
+        os.makedirs(os.path.join(output_dir, "checkpoints"), exist_ok=True)
+        callbacks = [
+            keras.callbacks.CSVLogger(os.path.join(output_dir, "log.csv"), append=True),
+            keras.callbacks.ModelCheckpoint(
+                os.path.join(output_dir, "checkpoints", "latest.weights.h5"), save_weights_only=True
+            ),
+        ]
+    return fit_resumable(
+        model,
+        dataset,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        backup_dir=os.path.join(output_dir, "backup"),
+        callbacks=callbacks,
+        validation_data=validation_data,
+        verbose=verbose,
+    )

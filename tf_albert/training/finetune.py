@@ -230,7 +230,7 @@ def finetune(
     from tf_albert import modeling
     from tf_albert.pretrained import resolve
     from tf_albert.tokenization import AlbertTokenizer
-    from tf_albert.training.callbacks import fit_resumable
+    from tf_albert.training.callbacks import fit_in_run_folder
     from tf_albert.training.distribute import is_chief, strategy_scope
     from tf_albert.training.optimization import create_optimizer
     from tf_albert.training.pretrain import has_accelerator
@@ -314,22 +314,13 @@ def finetune(
         f"{task}: {len(train_rows)} training examples, {steps_per_epoch} steps/epoch x {epochs} epochs, "
         f"{type(net).__name__} from {model}"
     )
-    callbacks = []
-    if is_chief():  # one writer per file under multi-worker training
-        os.makedirs(os.path.join(output_dir, "checkpoints"), exist_ok=True)
-        callbacks = [
-            keras.callbacks.CSVLogger(os.path.join(output_dir, "log.csv"), append=True),
-            keras.callbacks.ModelCheckpoint(
-                os.path.join(output_dir, "checkpoints", "latest.weights.h5"), save_weights_only=True
-            ),
-        ]
-    fit_resumable(
+    fit_in_run_folder(
         net,
         train_ds,
+        output_dir,
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
-        backup_dir=os.path.join(output_dir, "backup"),
-        callbacks=callbacks,
+        chief=is_chief(),
         validation_data=fit_eval_ds,
         verbose=verbose,
     )

@@ -256,7 +256,7 @@ def pretrain(
 
     from tf_albert.modeling import AlbertForPreTraining
     from tf_albert.tokenization import AlbertTokenizer
-    from tf_albert.training.callbacks import fit_resumable
+    from tf_albert.training.callbacks import fit_in_run_folder
     from tf_albert.training.distribute import is_chief, strategy_scope
     from tf_albert.training.metrics import MaskedAccuracy
     from tf_albert.training.optimization import create_optimizer
@@ -331,23 +331,8 @@ def pretrain(
     # 4. training
     epochs = math.ceil(num_train_steps / steps_per_epoch)
     train_ds = pretraining_dataset(data_dir, batch_size, seed=seed)
-    callbacks = []
-    if chief:  # one writer per file
-        os.makedirs(os.path.join(output_dir, "checkpoints"), exist_ok=True)
-        callbacks = [
-            keras.callbacks.CSVLogger(os.path.join(output_dir, "log.csv"), append=True),
-            keras.callbacks.ModelCheckpoint(
-                os.path.join(output_dir, "checkpoints", "latest.weights.h5"), save_weights_only=True
-            ),
-        ]
-    fit_resumable(
-        model,
-        train_ds,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        backup_dir=os.path.join(output_dir, "backup"),
-        callbacks=callbacks,
-        verbose=verbose,
+    fit_in_run_folder(
+        model, train_ds, output_dir, epochs=epochs, steps_per_epoch=steps_per_epoch, chief=chief, verbose=verbose
     )
     train_seconds = time.time() - start_time
 
