@@ -314,6 +314,25 @@ class Pipeline:
         """Per item: a list of Features, or the exception (ValueError/TypeError) that makes the item invalid."""
         raise NotImplementedError
 
+    def _encode_texts(self, items: list, params: dict):
+        """Tokenize the items that are strings (cut to max_length when params["truncation"]).
+
+        Returns (out, texts, encoded): `out` holds a TypeError at each item that is not a str and None
+        elsewhere, `texts` maps an item's index to its text, `encoded` is the tokenizer's output for
+        `texts.values()` (None when there is no text)."""
+        out: list = [None] * len(items)
+        texts = {}
+        for i, item in enumerate(items):
+            if isinstance(item, str):
+                texts[i] = item
+            else:
+                out[i] = TypeError(f"an input must be a str, got {type(item).__name__}: {item!r:.80}")
+        encoded = None
+        if texts:
+            kwargs = {"truncation": True, "max_length": self.max_length} if params["truncation"] else {}
+            encoded = self.tokenizer(list(texts.values()), **kwargs)
+        return out, texts, encoded
+
     def _outputs(self, model, inputs: dict) -> dict:
         raise NotImplementedError
 

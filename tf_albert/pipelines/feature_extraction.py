@@ -70,16 +70,8 @@ class FeatureExtractionPipeline(Pipeline):
         return as_items(args[0], "feature-extraction input")
 
     def _prepare(self, items, params):
-        out: list = [None] * len(items)
-        texts = {}
-        for i, item in enumerate(items):
-            if isinstance(item, str):
-                texts[i] = item
-            else:
-                out[i] = TypeError(f"an input must be a str, got {type(item).__name__}: {item!r:.80}")
+        out, texts, encoded = self._encode_texts(items, params)
         if texts:
-            kwargs = {"truncation": True, "max_length": self.max_length} if params["truncation"] else {}
-            encoded = self.tokenizer(list(texts.values()), **kwargs)
             for i, ids, types in zip(texts, encoded["input_ids"], encoded["token_type_ids"]):
                 out[i] = too_long(len(ids), self.max_length) if len(ids) > self.max_length else [Feature(ids, types)]
         return out

@@ -93,18 +93,10 @@ class FillMaskPipeline(Pipeline):
         return as_items(args[0], "fill-mask input")
 
     def _prepare(self, items, params):
-        out: list = [None] * len(items)
-        texts = {}
-        for i, item in enumerate(items):
-            if isinstance(item, str):
-                texts[i] = item
-            else:
-                out[i] = TypeError(f"an input must be a str, got {type(item).__name__}: {item!r:.80}")
+        out, texts, encoded = self._encode_texts(items, params)
         if texts:
-            kwargs = {"truncation": True, "max_length": self.max_length} if params["truncation"] else {}
-            encoded = self.tokenizer(list(texts.values()), **kwargs)["input_ids"]
             mask_id = self.tokenizer.mask_token_id
-            for (i, text), ids in zip(texts.items(), encoded):
+            for (i, text), ids in zip(texts.items(), encoded["input_ids"]):
                 positions = [p for p, t in enumerate(ids) if t == mask_id]
                 if len(ids) > self.max_length:
                     out[i] = too_long(len(ids), self.max_length)
