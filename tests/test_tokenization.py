@@ -346,6 +346,33 @@ def test_save_and_load_round_trip(tmp_path):
     assert AlbertTokenizer.from_pretrained(str(tmp_path), keep_accents=False).keep_accents is False
 
 
+def test_save_pretrained_is_atomic_and_can_save_over_its_own_folder(tmp_path, tok, monkeypatch):
+    from tf_albert import fileio
+
+    tok.save_pretrained(str(tmp_path))
+    before = {n: (tmp_path / n).read_bytes() for n in os.listdir(tmp_path)}
+    # Saving over the folder the tokenizer was loaded from rewrites spiece.model with the same bytes.
+    AlbertTokenizer.from_pretrained(str(tmp_path)).save_pretrained(str(tmp_path))
+    assert {n: (tmp_path / n).read_bytes() for n in os.listdir(tmp_path)} == before
+
+    real_replace = os.replace
+
+    def crash_on_spiece(src, dst):
+        if os.path.basename(dst) == "spiece.model":
+            raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(fileio.os, "replace", crash_on_spiece)
+    changed = AlbertTokenizer.from_pretrained(FIXTURE_DIR, keep_accents=True)
+    with pytest.raises(OSError, match="disk full"):
+        changed.save_pretrained(str(tmp_path))
+    # The files already replaced are whole new files, the others whole old ones; no temp file is left.
+    assert sorted(os.listdir(tmp_path)) == sorted(before)
+    assert (tmp_path / "spiece.model").read_bytes() == before["spiece.model"]
+    with open(tmp_path / "tokenizer_config.json", encoding="utf-8") as f:
+        assert json.load(f)["keep_accents"] is True
+
+
 def test_from_pretrained_accepts_google_names_and_model_files(tmp_path, tok):
     with open(MODEL, "rb") as f:
         (tmp_path / GOOGLE_VOCAB_FILE).write_bytes(f.read())

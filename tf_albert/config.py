@@ -5,10 +5,9 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from typing import Any
 
-from tf_albert.fileio import apply_default_permissions
+from tf_albert.fileio import write_file_atomically
 
 # Activations the model understands, by their HF `hidden_act` names. The functions live in layers.py;
 # the names are here so a bad config fails when it is made, not deep inside a forward pass.
@@ -261,18 +260,7 @@ class AlbertConfig:
     def save_pretrained(self, folder: str | os.PathLike) -> str:
         """Writes `config.json` into `folder` (atomically: temp file, then rename)."""
         os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, CONFIG_NAME)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".config.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(self.to_json_string())
-            apply_default_permissions(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return path
+        return write_file_atomically(os.path.join(folder, CONFIG_NAME), self.to_json_string())
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike, **overrides: Any) -> "AlbertConfig":

@@ -27,3 +27,22 @@ def apply_default_permissions(path: str) -> None:
                 os.chmod(os.path.join(root, name), file_mode)
     else:
         os.chmod(path, file_mode)
+
+
+def write_file_atomically(path: str, data: bytes | str) -> str:
+    """Write `data` (text as UTF-8) to `path` through a temp file in the same folder and a rename, so a
+    crash mid-write leaves the old file whole. The file gets the default permissions; returns `path`."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        apply_default_permissions(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

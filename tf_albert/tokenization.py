@@ -18,21 +18,30 @@ runs:
 The character rules of steps 1 and 3, shared with the in-graph
 :class:`~tf_albert.tokenization_layer.AlbertTokenizerLayer`, are defined once in
 :mod:`tf_albert.tokenization_rules` (and re-exported here); the offset mapping is in
-:mod:`tf_albert.tokenization_offsets`.
+:mod:`tf_albert.tokenization_offsets`, reading and writing tokenizer folders in
+:mod:`tf_albert.tokenization_files`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import sentencepiece as spm
 
+from tf_albert.tokenization_files import (  # noqa: F401  (the file names are part of this module's API)
+    ADDED_TOKENS_FILE,
+    GOOGLE_VOCAB_FILE,
+    SPECIAL_TOKENS_MAP_FILE,
+    TOKENIZER_CONFIG_FILE,
+    VOCAB_FILE,
+    TokenizerFilesMixin,
+    _resolve_hub_file,
+    token_content,
+)
 from tf_albert.tokenization_offsets import OffsetMappingMixin
 
 # Defined in tokenization_rules; imported here too so that `from tf_albert.tokenization import ...` of these
@@ -50,11 +59,6 @@ from tf_albert.tokenization_rules import (  # noqa: F401
 )
 
 # === Constants ===
-VOCAB_FILE = "spiece.model"
-GOOGLE_VOCAB_FILE = "30k-clean.model"  # name used in Google's ALBERT TF-Hub / tar.gz releases
-TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
-SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
-ADDED_TOKENS_FILE = "added_tokens.json"
 DEFAULT_MODEL_MAX_LENGTH = 512
 # Order of HF's SPECIAL_TOKENS_ATTRIBUTES: decides `all_special_tokens` and the ids given to tokens not in the
 # vocab.
@@ -97,13 +101,6 @@ class BatchEncoding(dict):
         self.update(state)
 
 
-def _resolve_hub_file(repo_id: str, filename: str, **hub_options) -> str:
-    """The local path of ``filename`` in a Hugging Face Hub repository (downloaded or from the cache)."""
-    from tf_albert.checkpoints.hub import download_tokenizer
-
-    return os.path.join(download_tokenizer(repo_id, **hub_options), filename)
-
-
 def _load_sp_model(path: str | None, model_proto: bytes | None, sp_model_kwargs: dict):
     if model_proto is None:
         if path is None:
@@ -131,14 +128,6 @@ def _load_sp_model(path: str | None, model_proto: bytes | None, sp_model_kwargs:
     return sp, bytes(model_proto)
 
 
-def _token_content(token) -> str:
-    if isinstance(token, dict):  # HF AddedToken serialisation
-        token = token.get("content")
-    if not isinstance(token, str) or not token:
-        raise TypeError(f"special tokens must be non-empty strings, got {token!r}")
-    return token
-
-
 def _check_text(value, name: str) -> None:
     if not isinstance(value, str):
         raise TypeError(
@@ -146,7 +135,7 @@ def _check_text(value, name: str) -> None:
         )
 
 
-class AlbertTokenizer(OffsetMappingMixin):
+class AlbertTokenizer(OffsetMappingMixin, TokenizerFilesMixin):
     """SentencePiece ALBERT tokenizer whose ids equal Hugging Face ``AlbertTokenizer`` (transformers v4).
 
     Args:
@@ -158,13 +147,14 @@ class AlbertTokenizer(OffsetMappingMixin):
             defaults are ALBERT's (``[CLS] [SEP] <unk> [SEP] <pad> [CLS] [MASK]``). ``mask_token`` swallows
             the whitespace on its left, like HF's ``AddedToken(lstrip=True)``.
         additional_special_tokens: list of str. More tokens matched as whole tokens; tokens that are not in
-        the
-            SentencePiece vocabulary get ids ``vocab_size, vocab_size + 1, ...`` like HF's added tokens.
+            the SentencePiece vocabulary get ids ``vocab_size, vocab_size + 1, ...`` like HF's added tokens.
         sp_model_kwargs: dict. Passed to ``sentencepiece.SentencePieceProcessor`` (e.g. ``enable_sampling``,
             ``nbest_size``, ``alpha`` for subword regularisation).
         model_max_length: int. Used when truncation/``padding="max_length"`` is asked for without
-        ``max_length``. clean_up_tokenization_spaces: bool. Default of the same-named :meth:`decode` argument
-        (``False`` as in HF). model_proto: bytes. The serialized model, instead of ``vocab_file``.
+            ``max_length``.
+        clean_up_tokenization_spaces: bool. Default of the same-named :meth:`decode` argument (``False`` as in
+            HF).
+        model_proto: bytes. The serialized model, instead of ``vocab_file``.
 
     Example:
 
@@ -181,6 +171,7 @@ class AlbertTokenizer(OffsetMappingMixin):
     """
 
     vocab_files_names: ClassVar[dict[str, str]] = {"vocab_file": VOCAB_FILE}
+    SPECIAL_TOKEN_ATTRIBUTES: ClassVar[tuple[str, ...]] = SPECIAL_TOKEN_ATTRIBUTES
     model_input_names: ClassVar[list[str]] = ["input_ids", "token_type_ids", "attention_mask"]
 
     def __init__(
@@ -222,8 +213,8 @@ class AlbertTokenizer(OffsetMappingMixin):
             "cls_token": cls_token,
             "mask_token": mask_token,
         }
-        self._special = {k: _token_content(v) for k, v in tokens.items()}
-        self.additional_special_tokens = [_token_content(t) for t in (additional_special_tokens or [])]
+        self._special = {k: token_content(v) for k, v in tokens.items()}
+        self.additional_special_tokens = [token_content(t) for t in (additional_special_tokens or [])]
 
         # === SentencePiece ===
         self.sp_model, self._model_proto = _load_sp_model(self.vocab_file, model_proto, self.sp_model_kwargs)
@@ -699,134 +690,6 @@ class AlbertTokenizer(OffsetMappingMixin):
                 for k, v in fill.items():
                     if k in r:
                         r[k] = r[k] + [v] * n
-
-    # === Saving and loading ===
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str, **kwargs) -> AlbertTokenizer:
-        """Load from a folder holding ``spiece.model`` (or Google's ``30k-clean.model``) and optionally HF's
-        ``tokenizer_config.json``/``special_tokens_map.json``/``added_tokens.json``, or from a ``.model``
-        file.
-        Keyword arguments override the saved configuration."""
-        path = pretrained_model_name_or_path
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(
-                f"pretrained_model_name_or_path must be a path, got {type(path).__name__}: {path!r}"
-            )
-        path = os.fspath(path)
-        hub_options = {k: kwargs.pop(k) for k in ("local_files_only", "revision", "cache_dir", "token") if k in kwargs}
-        if os.path.isfile(path):
-            return cls(vocab_file=path, **kwargs)
-        if not os.path.isdir(path):
-            from tf_albert.pretrained import embedded_model_path
-
-            embedded = embedded_model_path(path)  # a model shipped in the package, e.g. "tf-albert-tiny"
-            if embedded is not None:
-                path = embedded
-            elif os.path.isabs(path) or path.startswith(".") or os.sep in path.strip("/").replace("/", "", 1):
-                raise FileNotFoundError(f"tokenizer folder not found: {path!r}")
-            else:
-                path = os.path.dirname(_resolve_hub_file(path, VOCAB_FILE, **hub_options))
-        vocab = next(
-            (
-                os.path.join(path, n)
-                for n in (VOCAB_FILE, GOOGLE_VOCAB_FILE)
-                if os.path.isfile(os.path.join(path, n))
-            ),
-            None,
-        )
-        if vocab is None:
-            raise FileNotFoundError(
-                f"no SentencePiece model in {path!r}: expected {VOCAB_FILE!r} or {GOOGLE_VOCAB_FILE!r}"
-            )
-        config: dict[str, Any] = {}
-        for name in (SPECIAL_TOKENS_MAP_FILE, TOKENIZER_CONFIG_FILE):  # the config file wins
-            file = os.path.join(path, name)
-            if os.path.isfile(file):
-                try:
-                    with open(file, encoding="utf-8") as f:
-                        config.update(json.load(f))
-                except (OSError, ValueError) as e:
-                    raise ValueError(f"cannot read {file!r}: {e}") from None
-        added: dict[str, int] = {}
-        for i, tok in (config.get("added_tokens_decoder") or {}).items():
-            added[_token_content(tok)] = int(i)
-        file = os.path.join(path, ADDED_TOKENS_FILE)
-        if os.path.isfile(file):
-            with open(file, encoding="utf-8") as f:
-                added.update({k: int(v) for k, v in json.load(f).items()})
-        init: dict[str, Any] = {}
-        for key in (
-            "do_lower_case",
-            "remove_space",
-            "keep_accents",
-            "sp_model_kwargs",
-            "model_max_length",
-            "clean_up_tokenization_spaces",
-            "additional_special_tokens",
-        ) + SPECIAL_TOKEN_ATTRIBUTES:
-            if config.get(key) is not None:
-                init[key] = config[key]
-        if isinstance(init.get("model_max_length"), (int, float)) and init["model_max_length"] > 1e12:
-            init.pop("model_max_length")  # HF's "unset" value
-        if init.get("additional_special_tokens"):
-            init["additional_special_tokens"] = [_token_content(t) for t in init["additional_special_tokens"]]
-        init.update(kwargs)
-        return cls(vocab_file=vocab, added_tokens={k: v for k, v in added.items()}, **init)
-
-    def save_vocabulary(self, save_directory: str, filename_prefix: str | None = None) -> tuple[str]:
-        """Write the SentencePiece model into ``save_directory``; returns ``(path,)``."""
-        if not os.path.isdir(save_directory):
-            raise ValueError(f"save_directory must be an existing folder, got {save_directory!r}")
-        out = os.path.join(save_directory, (filename_prefix + "-" if filename_prefix else "") + VOCAB_FILE)
-        if self.vocab_file and os.path.isfile(self.vocab_file):
-            if os.path.abspath(self.vocab_file) != os.path.abspath(out):
-                shutil.copyfile(self.vocab_file, out)
-        else:
-            with open(out, "wb") as f:
-                f.write(self._model_proto)
-        return (out,)
-
-    def save_pretrained(self, save_directory: str) -> tuple[str, ...]:
-        """Write ``spiece.model``, ``tokenizer_config.json`` and ``special_tokens_map.json`` (HF-loadable)."""
-        os.makedirs(save_directory, exist_ok=True)
-        added_decoder = {}
-        for tok in self.all_special_tokens:
-            added_decoder[str(self._token_to_id(tok))] = {
-                "content": tok,
-                "lstrip": tok in self._lstrip_tokens,
-                "normalized": False,
-                "rstrip": False,
-                "single_word": False,
-                "special": True,
-            }
-        config = {
-            "tokenizer_class": "AlbertTokenizer",
-            "do_lower_case": self.do_lower_case,
-            "remove_space": self.remove_space,
-            "keep_accents": self.keep_accents,
-            **self._special,
-            "additional_special_tokens": list(self.additional_special_tokens),
-            "added_tokens_decoder": added_decoder,
-            "sp_model_kwargs": self.sp_model_kwargs,
-            "model_max_length": self.model_max_length,
-            "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces,
-        }
-        special_map = dict(self.special_tokens_map)
-        special_map["mask_token"] = {
-            "content": self._special["mask_token"],
-            "lstrip": True,
-            "normalized": False,
-            "rstrip": False,
-            "single_word": False,
-        }
-        files = []
-        for name, content in ((TOKENIZER_CONFIG_FILE, config), (SPECIAL_TOKENS_MAP_FILE, special_map)):
-            file = os.path.join(save_directory, name)
-            with open(file, "w", encoding="utf-8") as f:
-                json.dump(content, f, indent=2, sort_keys=True, ensure_ascii=False)
-                f.write("\n")
-            files.append(file)
-        return tuple(files) + self.save_vocabulary(save_directory)
 
 
 # === Helpers ===

@@ -262,7 +262,7 @@ EXTRA_SPECIAL_STRINGS = ["x <ent> [E1] [e1] <ent>[MASK]", "<ENT>", "a<ent>b", "[
 def _load_ours():
     """Our tokenizer modules, loaded by file path (importing the tf_albert package needs TensorFlow)."""
     module = None
-    for name in ("tokenization_rules", "tokenization_offsets", "tokenization"):
+    for name in ("fileio", "tokenization_rules", "tokenization_offsets", "tokenization_files", "tokenization"):
         spec = importlib.util.spec_from_file_location(
             f"tf_albert.{name}", os.path.join(ROOT, "tf_albert", f"{name}.py")
         )
