@@ -14,7 +14,7 @@ Two stages, one per reference environment (each checks its own files and, where 
                          print the max-abs-diff against expected.npz (v4 also runs TF and load_tf_weights_in_albert)
 
 `.bin` and `.h5` files are stored gzipped (mtime 0): their zip/HDF5 overhead compresses ~4x, which keeps the whole
-folder near 200 KB; `materialize()` here and the tests unpack them into a temporary folder.
+folder near 200 KB; `materialize()` in tests/checkpoint_fixtures.py unpacks them into a temporary folder.
 
 The weights are one combined checkpoint: backbone + pooler, MLM head, SOP head, a `classifier` [1, H] (used by
 sequence classification and token classification with num_labels=1, and by multiple choice) and `qa_outputs`.
@@ -47,6 +47,21 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "checkpoints"
+
+
+def _load_fixture_helpers():
+    """tests/checkpoint_fixtures.py (numpy only): the heads, their inputs, the unpacking and the expected
+    outputs are defined once, there, for the tests and for this script."""
+    import importlib.util
+
+    path = OUT.parent.parent / "checkpoint_fixtures.py"
+    spec = importlib.util.spec_from_file_location("checkpoint_fixtures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_fixtures = _load_fixture_helpers()
 CONFIG = dict(vocab_size=64, embedding_size=8, hidden_size=16, num_attention_heads=2, intermediate_size=24,
               num_hidden_layers=4, num_hidden_groups=2, inner_group_num=2, max_position_embeddings=16,
               type_vocab_size=2, hidden_act="gelu_new", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
@@ -54,16 +69,6 @@ CONFIG = dict(vocab_size=64, embedding_size=8, hidden_size=16, num_attention_hea
 SEED = 20240
 BATCH, SEQ, CHOICES = 2, 9, 3
 TOL = 1e-5
-# fixture head -> (HF class name, extra config)
-HEADS = {
-    "model": ("AlbertModel", {}),
-    "pretraining": ("AlbertForPreTraining", {}),
-    "masked_lm": ("AlbertForMaskedLM", {}),
-    "sequence_classification": ("AlbertForSequenceClassification", {"num_labels": 1}),
-    "multiple_choice": ("AlbertForMultipleChoice", {}),
-    "token_classification": ("AlbertForTokenClassification", {"num_labels": 1}),
-    "question_answering": ("AlbertForQuestionAnswering", {}),
-}
 OUTPUT_KEYS = ("last_hidden_state", "pooler_output", "prediction_logits", "sop_logits", "logits", "start_logits",
                "end_logits", "loss")
 TIED = {"predictions.decoder.weight": "albert.embeddings.word_embeddings.weight",
@@ -95,29 +100,6 @@ def make_inputs() -> dict:
         "mc_labels": np.array([2, 0], np.int32), "tok_labels": tok,
         "start_positions": np.array([3, 1], np.int32), "end_positions": np.array([5, 4], np.int32),
     }
-
-
-def head_inputs(head: str, x: dict) -> dict:
-    base = {k: x[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
-    if head == "multiple_choice":
-        return {"input_ids": x["mc_input_ids"], "attention_mask": x["mc_attention_mask"],
-                "token_type_ids": x["mc_token_type_ids"], "labels": x["mc_labels"]}
-    labels = {"model": {}, "pretraining": {"labels": x["mlm_labels"], "sentence_order_label": x["sop_labels"]},
-              "masked_lm": {"labels": x["mlm_labels"]}, "sequence_classification": {"labels": x["seq_labels"]},
-              "token_classification": {"labels": x["tok_labels"]},
-              "question_answering": {"start_positions": x["start_positions"], "end_positions": x["end_positions"]}}
-    return {**base, **labels[head]}
-
-
-def load_expected() -> tuple[dict, dict]:
-    data = np.load(OUT / "expected.npz")
-    inputs = {k[3:]: data[k] for k in data.files if k.startswith("in/")}
-    outputs = {}
-    for k in data.files:
-        if k.startswith("out/"):
-            _, head, key = k.split("/", 2)
-            outputs.setdefault(head, {})[key] = data[k]
-    return inputs, outputs
 
 
 def compare(label: str, got: dict, want: dict) -> float:
@@ -182,12 +164,12 @@ def torch_stage(check_only: bool) -> None:
             _replace(tmp, OUT / folder)
         x = make_inputs()
         out = {f"in/{k}": v for k, v in x.items()}
-        for head, (cls_name, extra) in HEADS.items():
+        for head, (cls_name, extra) in _fixtures.HEADS.items():
             model = getattr(transformers, cls_name).from_pretrained(OUT / "hf_safetensors", **extra,
                                                                     attn_implementation="eager").eval()
             with torch.no_grad():
                 result = model(**{k: torch.from_numpy(np.asarray(v, np.int64 if v.dtype == np.int32 else v.dtype))
-                                  for k, v in head_inputs(head, x).items()})
+                                  for k, v in _fixtures.head_inputs(head, x).items()})
             for key, value in pick(result).items():
                 out[f"out/{head}/{key}"] = value.astype(np.float32)
         fd, tmp_npz = tempfile.mkstemp(dir=OUT, suffix=".npz")
@@ -209,15 +191,10 @@ def _gzip(path: Path) -> None:
 
 @contextlib.contextmanager
 def materialize(folder: str):
-    """A temporary copy of a fixture folder with its *.gz files unpacked (what tests/ does too)."""
+    """A temporary copy of a fixture folder with its *.gz files unpacked (tests/checkpoint_fixtures.py)."""
+    fmt = {name: fmt for fmt, name in _fixtures.FOLDERS.items()}[folder]
     with tempfile.TemporaryDirectory() as tmp:
-        for f in (OUT / folder).iterdir():
-            if f.suffix == ".gz":
-                with gzip.open(f, "rb") as src, open(Path(tmp) / f.stem, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-            else:
-                shutil.copy(f, Path(tmp) / f.name)
-        yield Path(tmp)
+        yield Path(_fixtures.materialize(fmt, tmp))
 
 
 def _replace(tmp: Path, target: Path) -> None:
@@ -240,17 +217,17 @@ def check_torch_formats() -> None:
     import torch
     import transformers
 
-    x, expected = load_expected()
+    x, expected = _fixtures.expected()
     print(f"transformers {transformers.__version__} (PyTorch) reading the fixtures:")
     for folder in ("hf_safetensors", "hf_bin"):
-        for head, (cls_name, extra) in HEADS.items():
+        for head, (cls_name, extra) in _fixtures.HEADS.items():
             with materialize(folder) as path:
                 model, info = getattr(transformers, cls_name).from_pretrained(
                     path, **extra, attn_implementation="eager", output_loading_info=True)
             assert not info["missing_keys"] and not info["mismatched_keys"], (folder, head, info)
             with torch.no_grad():
                 result = model.eval()(**{k: torch.from_numpy(np.asarray(v, np.int64 if v.dtype == np.int32 else v.dtype))
-                                         for k, v in head_inputs(head, x).items()})
+                                         for k, v in _fixtures.head_inputs(head, x).items()})
             compare(f"{folder}/{cls_name}", pick(result), expected[head])
 
 
@@ -362,14 +339,14 @@ def check_tf_formats(tensors: dict) -> None:
     import transformers
     from transformers.models.albert.modeling_albert import load_tf_weights_in_albert
 
-    x, expected = load_expected()
+    x, expected = _fixtures.expected()
     print(f"transformers {transformers.__version__} (TensorFlow, tf-keras) reading hf_tf/tf_model.h5(.gz):")
-    for head, (cls_name, extra) in HEADS.items():
+    for head, (cls_name, extra) in _fixtures.HEADS.items():
         with materialize("hf_tf") as path:
             model, info = getattr(transformers, "TF" + cls_name).from_pretrained(path, **extra,
                                                                                 output_loading_info=True)
         assert not info["missing_keys"] and not info["mismatched_keys"], (head, info)
-        features = {k: tf.constant(v) for k, v in head_inputs(head, x).items() if "_ids" in k or "mask" in k}
+        features = {k: tf.constant(v) for k, v in _fixtures.head_inputs(head, x).items() if "_ids" in k or "mask" in k}
         result = model(features, training=False)
         # v4's TF losses are reduced differently (and break for num_labels=1); the weights show in the outputs.
         want = {k: v for k, v in expected[head].items() if k != "loss"}
@@ -383,7 +360,7 @@ def check_tf_formats(tensors: dict) -> None:
                "multiple_choice": lambda n: n.startswith(("bert/", "output_", "global"))}
     reader = tf.train.load_checkpoint(str(OUT / "google_tf1" / "model.ckpt-0"))
     for head, keep in subsets.items():
-        cls_name, extra = HEADS[head]
+        cls_name, extra = _fixtures.HEADS[head]
         with tempfile.TemporaryDirectory() as tmp:
             subset = {hf: v for hf, v in tensors.items() if keep(google_name(hf)[0])}
             for hf in subset:  # the subset is written from the fixture's own TF1 tensors
@@ -396,7 +373,7 @@ def check_tf_formats(tensors: dict) -> None:
                 load_tf_weights_in_albert(model, model.config, os.path.join(tmp, "model.ckpt-0"))
         with torch.no_grad():
             result = model.eval()(**{k: torch.from_numpy(np.asarray(v, np.int64 if v.dtype == np.int32 else v.dtype))
-                                     for k, v in head_inputs(head, x).items()})
+                                     for k, v in _fixtures.head_inputs(head, x).items()})
         compare(f"google_tf1/{cls_name} (load_tf_weights_in_albert)", pick(result), expected[head])
     for part in ("weight", "bias"):
         name, _ = google_name(f"qa_outputs.{part}")
