@@ -18,6 +18,7 @@ import numpy as np
 from tf_albert.training import datasets as D
 from tf_albert.training import metrics as M
 from tf_albert.training import qa as Q
+from tf_albert.training.command import add_run_arguments, run_command, run_options
 
 TASK_MODELS = {
     "classification": "AlbertForSequenceClassification",
@@ -379,22 +380,13 @@ def build_parser(prog: str = "tf-albert finetune") -> argparse.ArgumentParser:
     )
     p.add_argument("--pad-to-multiple-of", type=int, default=8, help="round padded lengths up (0: off)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--strategy", default="default", help="default | mirrored | multi_worker | tpu[:ADDRESS]")
-    p.add_argument(
-        "--jit",
-        choices=("auto", "on", "off"),
-        default="auto",
-        help="XLA-compile the training step (auto: only with a GPU/TPU)",
-    )
-    p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+    add_run_arguments(p)
     return p
 
 
 def finetune_main(argv=None) -> int:
     """`tf-albert finetune`: returns the exit status (0 ok, 1 diverged, 2 bad arguments or data)."""
     args = build_parser().parse_args(argv)
-    from tf_albert.training.callbacks import TrainingDivergedError
-    from tf_albert.training.distribute import get_strategy
 
     columns = {
         k: v
@@ -407,8 +399,9 @@ def finetune_main(argv=None) -> int:
         ).items()
         if v
     }
-    try:
-        results = finetune(
+    return run_command(
+        "finetune",
+        lambda: finetune(
             args.task,
             args.train,
             args.out,
@@ -426,19 +419,10 @@ def finetune_main(argv=None) -> int:
             columns=columns,
             label_names=args.labels.split(",") if args.labels else None,
             seed=args.seed,
-            strategy=get_strategy(args.strategy),
-            jit_compile={"auto": None, "on": True, "off": False}[args.jit],
             pad_to_multiple_of=args.pad_to_multiple_of or None,
-            verbose=2 if args.quiet else "auto",
-        )
-    except (ValueError, TypeError, FileNotFoundError) as e:
-        print(f"tf-albert finetune: error: {e}", file=sys.stderr)
-        return 2
-    except TrainingDivergedError as e:
-        print(f"tf-albert finetune: {e}", file=sys.stderr)
-        return 1
-    print(json.dumps(results, indent=2))
-    return 0
+            **run_options(args),
+        ),
+    )
 
 
 if __name__ == "__main__":

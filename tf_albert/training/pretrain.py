@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from tf_albert.training.command import add_run_arguments, run_command, run_options
 from tf_albert.training.pretraining_data import (
     PretrainingDataConfig,
     corpus_files,
@@ -332,7 +333,13 @@ def pretrain(
     epochs = math.ceil(num_train_steps / steps_per_epoch)
     train_ds = pretraining_dataset(data_dir, batch_size, seed=seed)
     fit_in_run_folder(
-        model, train_ds, output_dir, epochs=epochs, steps_per_epoch=steps_per_epoch, chief=chief, verbose=verbose
+        model,
+        train_ds,
+        output_dir,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        chief=chief,
+        verbose=verbose,
     )
     train_seconds = time.time() - start_time
 
@@ -447,30 +454,21 @@ def build_parser(prog: str = "tf-albert pretrain") -> argparse.ArgumentParser:
     p.add_argument("--warmup-steps", type=int, help="linear warm-up steps (default 10%% of the steps)")
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--jit",
-        choices=("auto", "on", "off"),
-        default="auto",
-        help="XLA-compile the training step (auto: only with a GPU/TPU)",
-    )
-    p.add_argument("--strategy", default="default", help="default | mirrored | multi_worker | tpu[:ADDRESS]")
     p.add_argument("--eval-steps", type=int, help="held-out batches to evaluate (default: all)")
     p.add_argument(
         "--save-formats",
         default="safetensors,h5",
         help="weight files of the final model: safetensors, h5 or both (default both)",
     )
-    p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+    add_run_arguments(p)
     return p
 
 
 def pretrain_main(argv=None) -> int:
     """`tf-albert pretrain`: returns the exit status (0 ok, 1 failed, 2 bad arguments)."""
     args = build_parser().parse_args(argv)
-    from tf_albert.training.callbacks import TrainingDivergedError
-    from tf_albert.training.distribute import get_strategy
 
-    try:
+    def train():
         data_config = PretrainingDataConfig(
             max_seq_length=args.max_seq_length,
             max_predictions_per_seq=args.max_predictions_per_seq,
@@ -482,7 +480,7 @@ def pretrain_main(argv=None) -> int:
             num_shards=args.num_shards,
             seed=args.seed,
         )
-        results = pretrain(
+        return pretrain(
             args.corpus,
             args.out,
             spm=args.spm,
@@ -497,20 +495,12 @@ def pretrain_main(argv=None) -> int:
             warmup_steps=args.warmup_steps,
             weight_decay=args.weight_decay,
             seed=args.seed,
-            jit_compile={"auto": None, "on": True, "off": False}[args.jit],
-            strategy=get_strategy(args.strategy),
             eval_steps=args.eval_steps,
             save_formats=tuple(f for f in args.save_formats.split(",") if f),
-            verbose=2 if args.quiet else "auto",
+            **run_options(args),
         )
-    except (ValueError, TypeError, FileNotFoundError) as e:
-        print(f"tf-albert pretrain: error: {e}", file=sys.stderr)
-        return 2
-    except TrainingDivergedError as e:
-        print(f"tf-albert pretrain: {e}", file=sys.stderr)
-        return 1
-    print(json.dumps(results, indent=2))
-    return 0
+
+    return run_command("pretrain", train)
 
 
 __all__ = [
