@@ -65,7 +65,7 @@ def load(kind: str, model: str):
             return lambda xs: tok(xs)["input_ids"]
         import tensorflow as tf
 
-        from tf_albert.tokenization_layer import AlbertTokenizerLayer
+        from tf_albert.tokenization.layer import AlbertTokenizerLayer
 
         layer = AlbertTokenizerLayer.from_tokenizer(tok)
 

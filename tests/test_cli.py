@@ -10,8 +10,8 @@ import subprocess
 import sys
 
 import pytest
-from pipeline_fixtures import model_folders
 
+from tests.helpers import model_folders
 from tf_albert import cli
 from tf_albert.pipelines import pipeline
 

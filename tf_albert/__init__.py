@@ -1,8 +1,12 @@
 """tf_albert: ALBERT for TensorFlow / Keras 3.
 
-The public API, re-exported from the modules that define it. The model core is imported at once (that
-registers the models with Keras, so `keras.models.load_model("x.keras")` works after `import tf_albert`);
-the tokenizer, checkpoint, pipeline and export modules load on first use (PEP 562).
+The public API, re-exported from the modules that define it (nothing is defined here). The model core is
+imported at once (that registers the models with Keras, so `keras.models.load_model("x.keras")` works after
+`import tf_albert`); the tokenizer, checkpoint, pipeline and export names and the subpackages
+(`tf_albert.export`, `tf_albert.training`, ...) load on first use (PEP 562).
+
+Where things live (text → tokenizer → ids → embeddings → one shared block × N → head):
+`tokenization/` · `model/` · `checkpoints/` · `export/` · `pipelines/` · `training/` · `tasks.py` · `cli.py`.
 """
 
 from __future__ import annotations
@@ -14,10 +18,8 @@ import os
 # the user set themselves.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.1.0"
-
-from tf_albert.config import PRESETS, AlbertConfig  # noqa: E402
-from tf_albert.layers import (  # noqa: E402
+from tf_albert.model.config import PRESETS, AlbertConfig  # noqa: E402
+from tf_albert.model.layers import (  # noqa: E402
     AlbertAttention,
     AlbertEmbeddings,
     AlbertEncoder,
@@ -27,7 +29,7 @@ from tf_albert.layers import (  # noqa: E402
     AlbertSOPHead,
     TransformerBlock,
 )
-from tf_albert.modeling import (  # noqa: E402
+from tf_albert.model.modeling import (  # noqa: E402
     MODEL_CLASSES,
     AlbertForMaskedLM,
     AlbertForMultipleChoice,
@@ -38,35 +40,41 @@ from tf_albert.modeling import (  # noqa: E402
     AlbertModel,
     AlbertPreTrainedModel,
 )
+from tf_albert.version import __version__  # noqa: E402
 
 _CORE = [
     "PRESETS", "AlbertConfig", "AlbertAttention", "AlbertEmbeddings", "AlbertEncoder", "AlbertMainLayer",
     "AlbertMLMHead", "AlbertPooler", "AlbertSOPHead", "TransformerBlock", "MODEL_CLASSES",
     "AlbertPreTrainedModel", "AlbertModel", "AlbertForPreTraining", "AlbertForMaskedLM",
     "AlbertForSequenceClassification", "AlbertForMultipleChoice", "AlbertForTokenClassification",
-    "AlbertForQuestionAnswering",
+    "AlbertForQuestionAnswering", "__version__",
 ]
+# public name → "module:attribute", imported on first use
 _LAZY = {
-    "tf_albert.tokenization": ("AlbertTokenizer",),
-    "tf_albert.tokenization_layer": ("AlbertTokenizerLayer",),
-    "tf_albert.checkpoints": ("LoadingInfo",),
-    "tf_albert.pipelines": ("pipeline",),
-    "tf_albert.export": ("export_saved_model",),
-    "tf_albert.pretrained": ("from_pretrained",),
+    "AlbertTokenizer": "tf_albert.tokenization.tokenizer:AlbertTokenizer",
+    "AlbertTokenizerLayer": "tf_albert.tokenization.layer:AlbertTokenizerLayer",
+    "LoadingInfo": "tf_albert.checkpoints.loading:LoadingInfo",
+    "pipeline": "tf_albert.pipelines:pipeline",
+    "export_saved_model": "tf_albert.export.saved_model:export_saved_model",
+    "from_pretrained": "tf_albert.checkpoints.api:load_model",
 }
-_MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
+_SUBPACKAGES = ("checkpoints", "export", "model", "pipelines", "pretrained", "tasks", "tokenization", "training",
+                "utils")
 
-__all__ = _CORE + sorted(_MODULE_OF)
+__all__ = _CORE + sorted(_LAZY)
 
 
 def __getattr__(name: str):
-    module = _MODULE_OF.get(name)
-    if module is None:
+    if name in _SUBPACKAGES:  # `import tf_albert; tf_albert.export.export_saved_model(...)`
+        return importlib.import_module(f"tf_albert.{name}")
+    target = _LAZY.get(name)
+    if target is None:
         raise AttributeError(f"module 'tf_albert' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, attribute = target.split(":")
+    value = getattr(importlib.import_module(module), attribute)
     globals()[name] = value
     return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_SUBPACKAGES))

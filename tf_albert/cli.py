@@ -26,6 +26,8 @@ import os
 import sys
 import time
 
+from tf_albert.version import __version__
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 PROG = "tf-albert"
@@ -144,8 +146,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="ALBERT for TensorFlow / Keras: pipelines, checkpoint conversion, export, training.",
         epilog=f"Run '{PROG} COMMAND --help' for the options of a command.")
-    from tf_albert import __version__
-
     parser.add_argument("--version", action="version", version=f"tf_albert {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     build_run_parser(sub.add_parser("run", help="run a pipeline on standard input, one input per line"))

@@ -14,7 +14,7 @@ Two stages, one per reference environment (each checks its own files and, where 
                          print the max-abs-diff against expected.npz (v4 also runs TF and load_tf_weights_in_albert)
 
 `.bin` and `.h5` files are stored gzipped (mtime 0): their zip/HDF5 overhead compresses ~4x, which keeps the whole
-folder near 200 KB; `materialize()` in tests/checkpoint_fixtures.py unpacks them into a temporary folder.
+folder near 200 KB; `materialize()` in tests/helpers.py unpacks them into a temporary folder.
 
 The weights are one combined checkpoint: backbone + pooler, MLM head, SOP head, a `classifier` [1, H] (used by
 sequence classification and token classification with num_labels=1, and by multiple choice) and `qa_outputs`.
@@ -50,12 +50,12 @@ OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "checkpoin
 
 
 def _load_fixture_helpers():
-    """tests/checkpoint_fixtures.py (numpy only): the heads, their inputs, the unpacking and the expected
+    """tests/helpers.py (numpy only): the heads, their inputs, the unpacking and the expected
     outputs are defined once, there, for the tests and for this script."""
     import importlib.util
 
-    path = OUT.parent.parent / "checkpoint_fixtures.py"
-    spec = importlib.util.spec_from_file_location("checkpoint_fixtures", path)
+    path = OUT.parent.parent / "helpers.py"
+    spec = importlib.util.spec_from_file_location("test_helpers", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -191,7 +191,7 @@ def _gzip(path: Path) -> None:
 
 @contextlib.contextmanager
 def materialize(folder: str):
-    """A temporary copy of a fixture folder with its *.gz files unpacked (tests/checkpoint_fixtures.py)."""
+    """A temporary copy of a fixture folder with its *.gz files unpacked (tests/helpers.py)."""
     fmt = {name: fmt for fmt, name in _fixtures.FOLDERS.items()}[folder]
     with tempfile.TemporaryDirectory() as tmp:
         yield Path(_fixtures.materialize(fmt, tmp))

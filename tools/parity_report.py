@@ -6,11 +6,11 @@
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from test_parity import HEADS, _build, _flatten  # noqa: E402
+from tests.model.test_parity import HEADS, _build, _flatten  # noqa: E402
 
 
 def main():

@@ -24,9 +24,15 @@ import shutil
 import tempfile
 import uuid
 
-from tf_albert.checkpoints import formats, hf_pytorch, hf_tf, hub, loading
-from tf_albert.fileio import apply_default_permissions
+import keras
+
+from tf_albert.checkpoints import formats, hf_pytorch, hf_tf, loading
 from tf_albert.checkpoints.naming import hf_weight_map
+from tf_albert.checkpoints.resolve import resolve_path
+from tf_albert.model.config import AlbertConfig
+from tf_albert.tasks import MODEL_CLASS_NAMES
+from tf_albert.tokenization.tokenizer import AlbertTokenizer
+from tf_albert.utils.fileio import apply_default_permissions
 
 # Files of earlier saves that a new save replaces (also shards of any size): stale weights must not linger.
 _WEIGHT_FILES = re.compile(r"^(model|tf_model|pytorch_model)(-\d+-of-\d+)?\.(safetensors|h5|bin)(\.index\.json)?$")
@@ -34,39 +40,49 @@ SAVE_FORMATS = ("safetensors", "h5")
 
 
 def _config_fields() -> set:
-    from tf_albert.config import AlbertConfig
-
     return set(AlbertConfig().to_dict()) | {"num_labels"}
 
 
-def _resolve(name_or_path, hub_options: dict) -> str:
-    if not isinstance(name_or_path, (str, os.PathLike)):
-        raise TypeError(f"name_or_path must be a folder, a file or a hub id (str), got "
-                        f"{type(name_or_path).__name__}: {name_or_path!r}")
-    path = os.fspath(name_or_path)
-    if os.path.exists(path) or os.path.exists(path + ".index"):
-        return path
-    from tf_albert.pretrained import embedded_model_path
-
-    embedded = embedded_model_path(path)  # a model shipped inside the package, e.g. "tf-albert-tiny"
-    if embedded is not None:
-        return embedded
-    if hub.is_hub_id(path):
-        return hub.download_model(path, **hub_options)
-    raise FileNotFoundError(f"checkpoint not found: {path!r} is not a local folder or file, nor a hub id")
+def registered_model_class(name: str):
+    """The model class registered with Keras as `tf_albert>{name}` (the model core registers its classes
+    when it is imported; finding them here, by name, keeps this module from importing the model core)."""
+    cls = keras.saving.get_registered_object(f"tf_albert>{name}")
+    if cls is None:
+        raise ValueError(f"no ALBERT model class named {name!r}; available: {sorted(MODEL_CLASS_NAMES.values())}")
+    return cls
 
 
 def _model_class(model_cls, config):
-    from tf_albert import modeling
-
-    if model_cls is not modeling.AlbertPreTrainedModel:
+    if model_cls.__name__ != "AlbertPreTrainedModel":
         return model_cls
     for arch in config.extra.get("architectures") or []:
         arch = arch.removeprefix("TF")
-        for cls in modeling.MODEL_CLASSES.values():
-            if cls.__name__ == arch:
-                return cls
-    return modeling.AlbertModel
+        if arch in MODEL_CLASS_NAMES.values():
+            return registered_model_class(arch)
+    return registered_model_class("AlbertModel")
+
+
+def load_model(name_or_path="tf-albert-tiny", task: str | None = None, **kwargs):
+    """A model from an embedded name, a local folder or a hub id; `tf_albert.from_pretrained` is this.
+
+    Args:
+        name_or_path: "tf-albert-tiny" (the default, shipped in the package), a folder in any supported
+            checkpoint shape, or a hub id when online.
+        task: one of `tf_albert.tasks.MODEL_CLASS_NAMES` ("model", "pretraining", "masked_lm",
+            "sequence_classification", "multiple_choice", "token_classification", "question_answering");
+            None picks the class recorded in the checkpoint's config (`architectures`).
+        **kwargs: passed to `from_pretrained` (config overrides such as `num_labels`, `strict`, ...).
+
+    Example:
+    >>> import tf_albert
+    >>> model = tf_albert.from_pretrained("tf-albert-tiny", task="masked_lm")
+    >>> type(model).__name__
+    'AlbertForMaskedLM'
+    """
+    if task is not None and task not in MODEL_CLASS_NAMES:
+        raise ValueError(f"task must be one of {sorted(MODEL_CLASS_NAMES)} or None, got {task!r}")
+    cls = registered_model_class("AlbertPreTrainedModel" if task is None else MODEL_CLASS_NAMES[task])
+    return from_pretrained(cls, name_or_path, **kwargs)
 
 
 def from_pretrained(model_cls, name_or_path, *, strict: bool = False, ignore_mismatched_sizes: bool = False,
@@ -97,7 +113,7 @@ def from_pretrained(model_cls, name_or_path, *, strict: bool = False, ignore_mis
                         "(strict, ignore_mismatched_sizes, local_files_only, revision, cache_dir, token, "
                         "weights_format, dtype) nor an AlbertConfig field")
     hub_options = dict(local_files_only=local_files_only, revision=revision, cache_dir=cache_dir, token=token)
-    path = _resolve(name_or_path, hub_options)
+    path = resolve_path(name_or_path, files="model", **hub_options)
     checkpoint = formats.find_checkpoint(path, weights_format)
     config = formats.read_config(checkpoint, **config_overrides)
     cls = _model_class(model_cls, config)
@@ -123,9 +139,7 @@ def hf_state(model) -> dict:
 
 
 def _is_base_model(model) -> bool:
-    from tf_albert.modeling import AlbertModel
-
-    return isinstance(model, AlbertModel)
+    return isinstance(model, registered_model_class("AlbertModel"))
 
 
 def save_pretrained(model, folder, *, tokenizer=None, formats: tuple = SAVE_FORMATS) -> str:
@@ -172,8 +186,6 @@ def _save_tokenizer(tokenizer, folder: str) -> None:
     if hasattr(tokenizer, "save_pretrained"):
         tokenizer.save_pretrained(folder)
     elif isinstance(tokenizer, (str, os.PathLike)) and os.path.isfile(tokenizer):
-        from tf_albert.tokenization import AlbertTokenizer
-
         AlbertTokenizer(vocab_file=os.fspath(tokenizer)).save_pretrained(folder)
     else:
         raise TypeError(f"tokenizer must be an AlbertTokenizer or the path of a SentencePiece model file, got "

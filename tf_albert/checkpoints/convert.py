@@ -25,6 +25,8 @@ import time
 import numpy as np
 
 from tf_albert.checkpoints import api, formats, hub, loading
+from tf_albert.checkpoints.resolve import resolve_path
+from tf_albert.model import modeling
 
 TOL = 1e-5
 _VOCAB_FILES = ("spiece.model", "30k-clean.model")
@@ -51,8 +53,6 @@ class Progress:
 
 
 def _choose_class(name: str | None, config, source):
-    from tf_albert import modeling
-
     if name and name != "auto":
         if name not in modeling.MODEL_CLASSES:
             raise ValueError(f"--model-class {name!r} is not one of auto, {', '.join(modeling.MODEL_CLASSES)}")
@@ -138,7 +138,7 @@ def convert(src: str, dst: str, *, model_class: str | None = None, weights_forma
     """Converts SRC into the folder DST; returns the summary as a dict (also printed to `stream`)."""
     stream = stream or sys.stdout
     start = time.time()
-    path = api._resolve(src, hub_options or {})
+    path = resolve_path(src, files="model", **(hub_options or {}))
     checkpoint = formats.find_checkpoint(path, weights_format)
     config = formats.read_config(checkpoint)
     with formats.open_weights(checkpoint, config) as source:
@@ -161,7 +161,7 @@ def convert(src: str, dst: str, *, model_class: str | None = None, weights_forma
             vocab = None
     tok = None
     if vocab is not None:
-        from tf_albert.tokenization import AlbertTokenizer
+        from tf_albert.tokenization.tokenizer import AlbertTokenizer
 
         tok = AlbertTokenizer.from_pretrained(os.path.dirname(vocab) if os.path.basename(vocab) == "spiece.model"
                                               else vocab)
@@ -208,7 +208,6 @@ def _print_summary(s: dict, info, stream) -> None:
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """The `convert` arguments (the CLI adds them to its `convert` subcommand)."""
-    from tf_albert import modeling
 
     parser = parser or argparse.ArgumentParser(prog="tf-albert convert", description=__doc__.split("\n\n")[0])
     parser.add_argument("src", help="checkpoint folder/file (HF safetensors, .bin, tf_model.h5, Google TF1) or hub id")

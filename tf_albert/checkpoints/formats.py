@@ -96,7 +96,7 @@ def find_checkpoint(path: str, weights_format: str | None = None) -> Checkpoint:
 
 def read_config(checkpoint: Checkpoint, **overrides):
     """The checkpoint's AlbertConfig (Google's `albert_config.json` translated), with overrides applied."""
-    from tf_albert.config import AlbertConfig
+    from tf_albert.model.config import AlbertConfig
 
     if checkpoint.config_file is None:
         names = (google_tf1.GOOGLE_CONFIG_NAME + " or " + CONFIG_NAME) if checkpoint.is_google else CONFIG_NAME

@@ -178,7 +178,7 @@ def open_tf1(prefix: str, config=None) -> TensorSource:
 
 def read_config(path: str, **overrides):
     """`albert_config.json` → AlbertConfig, with Google's `gelu` (tanh form) as HF's `gelu_new`."""
-    from tf_albert.config import AlbertConfig
+    from tf_albert.model.config import AlbertConfig
 
     try:
         with open(path, encoding="utf-8") as f:

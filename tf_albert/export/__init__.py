@@ -16,7 +16,7 @@ Signatures:
   ``end_logits``, ``last_hidden_state`` / ``pooler_output``, ``prediction_logits`` / ``sop_logits``), float32.
   It holds only core TensorFlow ops, so a stock TF Serving binary loads it.
 * ``serving_text`` / ``serving_text_pair`` (the *text* signatures, when a tokenizer is given): raw strings
-  through the in-graph :class:`~tf_albert.tokenization_layer.AlbertTokenizerLayer`, returning the outputs, the
+  through the in-graph :class:`~tf_albert.tokenization.layer.AlbertTokenizerLayer`, returning the outputs, the
   ids used and readable predictions (top-k labels, tokens or choices; the QA answer text); see
   :mod:`tf_albert.export.text`. They need tensorflow-text's ops in the server (``saved_models/README.md``).
   ``text_first=True`` makes ``serving_text`` the default signature (and the ids one ``serving_ids``).

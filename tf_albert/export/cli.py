@@ -14,12 +14,12 @@ def _load_model(source: str, head: str | None):
     """A `.keras` file, or anything `from_pretrained` takes (a model folder, a TF1 checkpoint, a hub id)."""
     import keras
 
-    from tf_albert.modeling import MODEL_CLASSES, AlbertPreTrainedModel
+    from tf_albert.model.modeling import MODEL_CLASSES, AlbertPreTrainedModel
 
     if source.endswith(".keras"):
         if not os.path.isfile(source):
             raise FileNotFoundError(f"no such .keras file: {source}")
-        return keras.saving.load_model(source)  # tf_albert.modeling registered the model classes
+        return keras.saving.load_model(source)  # tf_albert.model.modeling registered the model classes
     if head is not None and head not in MODEL_CLASSES:
         raise ValueError(f"unknown head {head!r}; choose one of {sorted(MODEL_CLASSES)}")
     # With no --head, the class named in config.json's `architectures`.

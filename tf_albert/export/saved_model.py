@@ -11,8 +11,10 @@ import tempfile
 
 import tensorflow as tf
 
-from tf_albert import validation
-from tf_albert.fileio import apply_default_permissions
+from tf_albert.model import validation
+from tf_albert.tasks import model_task_of
+from tf_albert.version import __version__
+from tf_albert.utils.fileio import apply_default_permissions
 
 IDS_SIGNATURE = "serving_default"
 TEXT_SIGNATURE = "serving_text"
@@ -25,9 +27,7 @@ SIGNATURE_KINDS = ("ids", "text")
 
 # === Validation of the export options ===
 def _check_options(model, signatures, tokenizer, max_length, jit_compile, version, top_k, text_first):
-    from tf_albert.modeling import AlbertPreTrainedModel
-
-    if not isinstance(model, AlbertPreTrainedModel):
+    if model_task_of(model) is None:
         raise TypeError(f"model must be a tf_albert model (AlbertModel, AlbertFor...), got {type(model).__name__}")
     if signatures is None:
         signatures = ("ids", "text") if tokenizer is not None else ("ids",)
@@ -274,9 +274,7 @@ def _export(root, functions, target, overwrite, model, max_length, jit_compile, 
 def _versions() -> dict:
     import keras
 
-    import tf_albert
-
-    return {"tf_albert": tf_albert.__version__, "tensorflow": tf.__version__, "keras": keras.__version__}
+    return {"tf_albert": __version__, "tensorflow": tf.__version__, "keras": keras.__version__}
 
 
 # === Inspecting an export ===

@@ -37,7 +37,10 @@ import os
 import tensorflow as tf
 
 from tf_albert.export.saved_model import LABELS_FILE, TEXT_SIGNATURE, ensure_shapes
-from tf_albert.tokenization_rules import CLEAN_UP_REPLACEMENTS
+from tf_albert.model import losses
+from tf_albert.tasks import model_task_of
+from tf_albert.tokenization.rules import CLEAN_UP_REPLACEMENTS
+from tf_albert.tokenization.tokenizer import AlbertTokenizer
 
 TEXT_PAIR_SIGNATURE = "serving_text_pair"
 NO_ANSWER_SCORE = -1e9
@@ -50,8 +53,8 @@ def _literal(text: str) -> str:
 
 def _tokenizer_layer(tokenizer, model, max_length):
     """An AlbertTokenizerLayer that truncates to what the model takes and pads as the export wants."""
-    from tf_albert.tokenization import AlbertTokenizer
-    from tf_albert.tokenization_layer import AlbertTokenizerLayer
+    # Deferred: the in-graph tokenizer needs tensorflow-text, an optional extra (tf_albert[text]).
+    from tf_albert.tokenization.layer import AlbertTokenizerLayer
 
     options = {}
     if isinstance(tokenizer, AlbertTokenizerLayer):
@@ -102,8 +105,6 @@ class TextServing:
     """
 
     def __init__(self, model, tokenizer, run, *, max_length, top_k, max_answer_length, asset_dir):
-        from tf_albert import modeling
-
         tokenizer, self.tokenizer_layer = _tokenizer_layer(tokenizer, model, max_length)
         config = model.config
         vocab = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
@@ -116,9 +117,9 @@ class TextServing:
         self._sep_id = tokenizer.sep_token_id
         self._top_k = top_k
         self._max_answer_length = max_answer_length
-        self._head = type(model)
+        self._task = task = model_task_of(model)
         self.labels = None
-        if isinstance(model, (modeling.AlbertForSequenceClassification, modeling.AlbertForTokenClassification)):
+        if task in ("sequence_classification", "token_classification"):
             self._problem = _problem_type(model)
             if self._problem != "regression":
                 labels = tf.lookup.TextFileInitializer(
@@ -137,7 +138,7 @@ class TextServing:
             layouts = {k: [None, None] if k == "choices" else [None] for k in inputs}
             return ensure_shapes(inputs, layouts)
 
-        if isinstance(model, modeling.AlbertForQuestionAnswering):
+        if task == "question_answering":
             @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="question"),
                                           tf.TensorSpec([None], tf.string, name="context")])
             def serve_text(question, context):
@@ -145,7 +146,7 @@ class TextServing:
                 return predict(layer(inputs["question"], inputs["context"]))
 
             self.serve_text, self.serve_text_pair = serve_text, None
-        elif isinstance(model, modeling.AlbertForMultipleChoice):
+        elif task == "multiple_choice":
             @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text"),
                                           tf.TensorSpec([None, None], tf.string, name="choices")])
             def serve_text(text, choices):
@@ -187,10 +188,8 @@ class TextServing:
 
     # === Per-head readable outputs ===
     def _postprocess(self, encoded, outputs, choices=None) -> dict:
-        from tf_albert import modeling
-
-        head = self._head
-        if issubclass(head, (modeling.AlbertForSequenceClassification, modeling.AlbertForTokenClassification)):
+        task = self._task
+        if task in ("sequence_classification", "token_classification"):
             if self._problem == "regression":
                 return {}
             logits = outputs["logits"]
@@ -198,20 +197,20 @@ class TextServing:
             values, ids = tf.math.top_k(probs, k=min(self._top_k, int(logits.shape[-1])))
             return {"probabilities": probs, "top_k_ids": ids, "top_k_probabilities": values,
                     "top_k_labels": self.labels.lookup(tf.cast(ids, tf.int64))}
-        if issubclass(head, (modeling.AlbertForMaskedLM, modeling.AlbertForPreTraining)):
+        if task in ("masked_lm", "pretraining"):
             key = "logits" if "logits" in outputs else "prediction_logits"
             values, ids = tf.math.top_k(tf.nn.softmax(outputs[key]), k=min(self._top_k, len(self._vocab)))
             out = {"top_k_ids": ids, "top_k_probabilities": values, "top_k_tokens": tf.gather(self._vocab, ids)}
             if "sop_logits" in outputs:
                 out["sop_probabilities"] = tf.nn.softmax(outputs["sop_logits"])
             return out
-        if issubclass(head, modeling.AlbertForMultipleChoice):
+        if task == "multiple_choice":
             probs = tf.nn.softmax(outputs["logits"])
             k = tf.minimum(self._top_k, tf.shape(probs)[1])
             values, ids = tf.math.top_k(probs, k=k)
             return {"probabilities": probs, "top_k_ids": ids, "top_k_probabilities": values,
                     "top_k_choices": tf.gather(choices, ids, batch_dims=1)}
-        if issubclass(head, modeling.AlbertForQuestionAnswering):
+        if task == "question_answering":
             return self._best_span(encoded, outputs)
         return {}
 
@@ -290,9 +289,7 @@ def _resources_of(obj, depth=0, seen=None) -> list:
 
 
 def _problem_type(model) -> str:
-    from tf_albert import losses, modeling
-
-    if isinstance(model, modeling.AlbertForTokenClassification):
+    if model_task_of(model) == "token_classification":
         return "single_label_classification"
     config = model.config
     dtype = "float32" if config.problem_type == "multi_label_classification" else "int32"

@@ -11,49 +11,24 @@ from __future__ import annotations
 import json
 import os
 
-from tf_albert.pipelines.base import DTYPE_POLICIES, Pipeline, resolve_device, resolve_dtype
+from tf_albert import tasks
+from tf_albert.pipelines.base import DTYPE_POLICIES, Pipeline, resolve_device, resolve_dtype, resolve_model_path
 from tf_albert.pipelines.feature_extraction import FeatureExtractionPipeline
 from tf_albert.pipelines.fill_mask import FillMaskPipeline
 from tf_albert.pipelines.question_answering import QuestionAnsweringPipeline
 from tf_albert.pipelines.text_classification import TextClassificationPipeline
 from tf_albert.pipelines.token_classification import TokenClassificationPipeline
 
-#: Task name → pipeline class.
-TASKS = {
-    "fill-mask": FillMaskPipeline,
-    "text-classification": TextClassificationPipeline,
-    "token-classification": TokenClassificationPipeline,
-    "question-answering": QuestionAnsweringPipeline,
-    "feature-extraction": FeatureExtractionPipeline,
-}
-#: HF's other names for the same tasks.
-TASK_ALIASES = {"sentiment-analysis": "text-classification", "ner": "token-classification"}
-
-_TASK_OF_ARCHITECTURE = {
-    "AlbertForMaskedLM": "fill-mask",
-    "AlbertForPreTraining": "fill-mask",
-    "AlbertForSequenceClassification": "text-classification",
-    "AlbertForTokenClassification": "token-classification",
-    "AlbertForQuestionAnswering": "question-answering",
-    "AlbertModel": "feature-extraction",
-}
-
-
-def check_task(task: str) -> str:
-    """The canonical task name of `task` (aliases resolved); a ValueError naming the choices otherwise."""
-    if not isinstance(task, str):
-        raise TypeError(f"task must be a str, got {type(task).__name__}: {task!r}")
-    name = TASK_ALIASES.get(task, task)
-    if name not in TASKS:
-        raise ValueError(f"unknown task {task!r}; available: {', '.join(list(TASKS) + list(TASK_ALIASES))}")
-    return name
+#: Task name (`tf_albert.tasks.PIPELINE_TASKS`) → pipeline class.
+TASKS = {cls.task: cls for cls in (FillMaskPipeline, TextClassificationPipeline, TokenClassificationPipeline,
+                                   QuestionAnsweringPipeline, FeatureExtractionPipeline)}
+TASK_ALIASES = tasks.PIPELINE_ALIASES
+check_task = tasks.pipeline_task
 
 
 def task_from_model(model) -> str:
     """The task a model folder or built model is for, from its class / config.json `architectures`."""
     if isinstance(model, (str, os.PathLike)):
-        from tf_albert.pipelines.base import resolve_model_path
-
         config_file = os.path.join(resolve_model_path(model), "config.json")
         architectures = []
         if os.path.isfile(config_file):
@@ -61,11 +36,10 @@ def task_from_model(model) -> str:
                 architectures = json.load(f).get("architectures") or []
     else:
         architectures = [type(model).__name__]
-    for arch in architectures:
-        task = _TASK_OF_ARCHITECTURE.get(arch.removeprefix("TF"))
-        if task:
-            return task
-    raise ValueError(f"cannot tell the task of {model!r} (architectures: {architectures}); pass task=...")
+    task = tasks.pipeline_of_architectures(architectures)
+    if task is None:
+        raise ValueError(f"cannot tell the task of {model!r} (architectures: {architectures}); pass task=...")
+    return task
 
 
 def pipeline(task: str | None = None, model=None, tokenizer=None, *, device=None, dtype=None, batch_size: int = 32,
@@ -96,7 +70,7 @@ def pipeline(task: str | None = None, model=None, tokenizer=None, *, device=None
     >>> import tempfile, os
     >>> from tf_albert import AlbertConfig, AlbertForMaskedLM
     >>> from tf_albert.pipelines import pipeline
-    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
     >>> config = AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16, num_attention_heads=2,
     ...                       intermediate_size=32, num_hidden_layers=2)

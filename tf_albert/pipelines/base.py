@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tf_albert.checkpoints.resolve import resolve_path
+
 logger = logging.getLogger("tf_albert.pipelines")
 
 #: dtype names accepted by `pipeline(dtype=...)` → the Keras dtype policy the model is built with.
@@ -30,7 +32,6 @@ DTYPE_POLICIES = {
     "fp16": "mixed_float16",
     "mixed_float16": "mixed_float16",
 }
-PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained")
 
 
 # === Devices ===================================================================================================
@@ -92,45 +93,15 @@ def resolve_dtype(dtype) -> str | None:
 
 
 # === Model and tokenizer =======================================================================================
-def embedded_model_folder(name: str) -> str | None:
-    """The folder of a model shipped inside the package (`tf_albert/pretrained/<name>/`), if there is one:
-    a name registered in `tf_albert.pretrained`, or any folder with a config.json there."""
-    try:
-        from tf_albert.pretrained import embedded_model_path
-    except ImportError:
-        embedded_model_path = None
-    if embedded_model_path is not None:
-        found = embedded_model_path(name)
-        if found:
-            return found
-    if not isinstance(name, str) or not name or os.sep in name or "/" in name or name.startswith("."):
-        return None
-    folder = os.path.join(PRETRAINED_DIR, name)
-    return folder if os.path.isfile(os.path.join(folder, "config.json")) else None
-
-
 def resolve_model_path(name) -> str:
-    """A local path for `name`: an existing file/folder, a model shipped with the package, or a hub id as is
-    (downloaded by `from_pretrained`). A path that looks local but does not exist is a FileNotFoundError."""
-    path = os.fspath(name)
-    if os.path.exists(path) or os.path.exists(path + ".index"):
-        return path
-    embedded = embedded_model_folder(path)
-    if embedded is not None:
-        return embedded
-    from tf_albert.checkpoints import hub
-
-    looks_local = (os.path.isabs(path) or path.startswith((".", "~")) or path.count("/") > 1
-                   or (os.sep != "/" and os.sep in path))
-    if looks_local or not hub.is_hub_id(path):
-        raise FileNotFoundError(f"model folder not found: {path!r} does not exist (and is not a hub id such as "
-                                "'albert/albert-base-v2')")
-    return path
+    """A local path for `name` (`checkpoints.resolve`): an existing file/folder, a model shipped with the
+    package, or a hub id as is (downloaded by `from_pretrained`)."""
+    return resolve_path(name, download=False, what="model folder")
 
 
 def load_tokenizer(tokenizer, model_path: str | None):
     """An AlbertTokenizer from an instance, a folder / spiece.model / hub id, or the model's own folder."""
-    from tf_albert.tokenization import AlbertTokenizer
+    from tf_albert.tokenization.tokenizer import AlbertTokenizer
 
     if tokenizer is not None and not isinstance(tokenizer, (str, os.PathLike)):
         needed = ("convert_ids_to_tokens", "decode", "mask_token_id", "cls_token_id", "sep_token_id")
@@ -248,7 +219,7 @@ class Pipeline:
 
     # --- construction --------------------------------------------------------------------------------------
     def _load(self, model, tokenizer):
-        from tf_albert.modeling import AlbertPreTrainedModel
+        from tf_albert.model.modeling import AlbertPreTrainedModel
 
         if isinstance(model, AlbertPreTrainedModel):
             if not isinstance(model, self.model_classes):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tf_albert.modeling import AlbertModel, AlbertPreTrainedModel
+from tf_albert.model.modeling import AlbertModel, AlbertPreTrainedModel
 from tf_albert.pipelines.base import Feature, Pipeline, as_items, too_long
 
 POOLINGS = (None, "cls", "mean", "pooler")
@@ -25,7 +25,7 @@ class FeatureExtractionPipeline(Pipeline):
     Example:
     >>> from tf_albert import AlbertConfig, AlbertModel
     >>> from tf_albert.pipelines import pipeline
-    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
     >>> model = AlbertModel(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
     ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2))

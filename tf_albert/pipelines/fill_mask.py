@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tf_albert.modeling import AlbertForMaskedLM, AlbertForPreTraining
+from tf_albert.model.modeling import AlbertForMaskedLM, AlbertForPreTraining
 from tf_albert.pipelines.base import Feature, Pipeline, as_items, logger, softmax, too_long
 
 
@@ -24,7 +24,7 @@ class FillMaskPipeline(Pipeline):
     Example:
     >>> from tf_albert import AlbertConfig, AlbertForMaskedLM
     >>> from tf_albert.pipelines import pipeline
-    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
     >>> model = AlbertForMaskedLM(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
     ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2))

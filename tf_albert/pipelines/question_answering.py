@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from tf_albert.modeling import AlbertForQuestionAnswering
+from tf_albert.model.modeling import AlbertForQuestionAnswering
 from tf_albert.pipelines.base import Feature, Pipeline
 
 _MASKED = -10000.0
@@ -41,7 +41,7 @@ class QuestionAnsweringPipeline(Pipeline):
     Example:
     >>> from tf_albert import AlbertConfig, AlbertForQuestionAnswering
     >>> from tf_albert.pipelines import pipeline
-    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
     >>> model = AlbertForQuestionAnswering(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
     ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2))

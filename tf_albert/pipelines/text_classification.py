@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from tf_albert.modeling import AlbertForSequenceClassification
+from tf_albert.model.modeling import AlbertForSequenceClassification
 from tf_albert.pipelines.base import Feature, Pipeline, sigmoid, softmax, too_long
 
 FUNCTIONS = ("softmax", "sigmoid", "none")
@@ -35,7 +35,7 @@ class TextClassificationPipeline(Pipeline):
     Example:
     >>> from tf_albert import AlbertConfig, AlbertForSequenceClassification
     >>> from tf_albert.pipelines import pipeline
-    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
     >>> model = AlbertForSequenceClassification(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
     ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2, id2label={0: "neg", 1: "pos"}))

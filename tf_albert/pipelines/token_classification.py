@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tf_albert.modeling import AlbertForTokenClassification
+from tf_albert.model.modeling import AlbertForTokenClassification
 from tf_albert.pipelines.base import Feature, Pipeline, as_items, softmax
 
 STRATEGIES = ("none", "simple", "first", "max", "average")
@@ -39,7 +39,7 @@ class TokenClassificationPipeline(Pipeline):
     Example:
     >>> from tf_albert import AlbertConfig, AlbertForTokenClassification
     >>> from tf_albert.pipelines import pipeline
-    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
     >>> model = AlbertForTokenClassification(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
     ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2, id2label={0: "O", 1: "B-PER", 2: "I-PER"}))

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from tf_albert.losses import IGNORE_INDEX
+from tf_albert.model.losses import IGNORE_INDEX
 
 TASKS = (
     "classification",
@@ -460,7 +460,7 @@ def classification_dataset(
         A `tf.data.Dataset`; its `label2id` attribute maps label names to ids (classification).
 
     Example:
-    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
     >>> ds = classification_dataset(tok, ["good film", "bad film", "a fine one"], [1, 0, 1], batch_size=2)
     >>> x, y = next(iter(ds))
@@ -527,7 +527,7 @@ def token_classification_dataset(
     sorted order); the mapping is the dataset's `label2id` attribute.
 
     Example:
-    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
     >>> ds = token_classification_dataset(tok, [["Paris", "is", "nice"]], [["LOC", "O", "O"]])
     >>> ds.label2id
@@ -562,7 +562,7 @@ def multiple_choice_dataset(
     """Multiple choice (SWAG, RACE-style): inputs [B, num_choices, L], `labels` [B] (index of the answer).
 
     Example:
-    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
     >>> ds = multiple_choice_dataset(tok, ["The sky is"], [["blue.", "a fish."]], [0])
     >>> x, y = next(iter(ds))

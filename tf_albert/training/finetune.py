@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from tf_albert.checkpoints.resolve import local_path
 from tf_albert.training import datasets as D
 from tf_albert.training import metrics as M
 from tf_albert.training import qa as Q
@@ -228,9 +229,8 @@ def finetune(
     """
     import keras
 
-    from tf_albert import modeling
-    from tf_albert.pretrained import resolve
-    from tf_albert.tokenization import AlbertTokenizer
+    from tf_albert.model import modeling
+    from tf_albert.tokenization.tokenizer import AlbertTokenizer
     from tf_albert.training.callbacks import fit_in_run_folder
     from tf_albert.training.distribute import is_chief, strategy_scope
     from tf_albert.training.optimization import create_optimizer
@@ -243,9 +243,9 @@ def finetune(
     if not 0.0 <= float(warmup_ratio) < 1.0:
         raise ValueError(f"warmup_ratio must be in [0, 1), got {warmup_ratio!r}")
     started = time.time()
-    model_path = resolve(model)
+    model_path = local_path(model) or model
     if tokenizer is None or isinstance(tokenizer, (str, os.PathLike)):
-        source = resolve(tokenizer) if tokenizer is not None else model_path
+        source = (local_path(tokenizer) or tokenizer) if tokenizer is not None else model_path
         try:
             tokenizer = AlbertTokenizer.from_pretrained(source)
         except FileNotFoundError as e:

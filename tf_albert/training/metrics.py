@@ -6,7 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from tf_albert.losses import IGNORE_INDEX
+from tf_albert.model.losses import IGNORE_INDEX
 
 
 @keras.saving.register_keras_serializable(package="tf_albert")

@@ -84,7 +84,7 @@ def train_sentencepiece(
     """
     import sentencepiece as spm
 
-    from tf_albert.tokenization import AlbertTokenizer, preprocess_text
+    from tf_albert.tokenization.tokenizer import AlbertTokenizer, preprocess_text
 
     if not isinstance(vocab_size, int) or vocab_size < 16:
         raise ValueError(f"vocab_size must be an int >= 16, got {vocab_size!r}")
@@ -127,7 +127,7 @@ def train_sentencepiece(
 
 def resolve_config(config=None, vocab_size: int | None = None, overrides: dict | None = None):
     """An `AlbertConfig` from None (the tiny default), a preset name, a config.json or a model folder."""
-    from tf_albert.config import AlbertConfig
+    from tf_albert.model.config import AlbertConfig
 
     if config is None:
         base = AlbertConfig(**TINY_CONFIG)
@@ -153,7 +153,7 @@ def evaluate_pretraining(model, dataset, steps: int | None = None) -> dict:
     """
     import tensorflow as tf
 
-    from tf_albert.losses import IGNORE_INDEX
+    from tf_albert.model.losses import IGNORE_INDEX
 
     @tf.function(autograph=False)
     def step(x):
@@ -255,8 +255,8 @@ def pretrain(
     import keras
     import tensorflow as tf
 
-    from tf_albert.modeling import AlbertForPreTraining
-    from tf_albert.tokenization import AlbertTokenizer
+    from tf_albert.model.modeling import AlbertForPreTraining
+    from tf_albert.tokenization.tokenizer import AlbertTokenizer
     from tf_albert.training.callbacks import fit_in_run_folder
     from tf_albert.training.distribute import is_chief, strategy_scope
     from tf_albert.training.metrics import MaskedAccuracy

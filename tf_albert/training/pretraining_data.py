@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tf_albert.losses import IGNORE_INDEX
+from tf_albert.model.losses import IGNORE_INDEX
 
 MANIFEST = "manifest.json"
 

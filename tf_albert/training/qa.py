@@ -102,7 +102,7 @@ def prepare_features(
     example) and `offsets` (per token: the (start, end) characters in the context, None outside it).
 
     Example:
-    >>> from tf_albert.tokenization import AlbertTokenizer
+    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
     >>> answers = {"text": ["Ada"], "answer_start": [0]}
     >>> ex = [{"question": "Who?", "context": "Ada wrote it.", "answers": answers}]

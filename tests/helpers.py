@@ -1,0 +1,160 @@
+"""Helpers shared by the tests (and by tools/make_checkpoint_fixtures.py, which loads this file by path: numpy
+only at import time): tiny configs, random ids, the committed fixtures (HF parity, checkpoints, tokenizer) and
+the tiny model folders of the pipeline and CLI tests."""
+
+import gzip
+import json
+import os
+import shutil
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(REPO, "tests", "fixtures")
+PARITY = os.path.join(FIXTURES, "parity")
+CHECKPOINTS = os.path.join(FIXTURES, "checkpoints")
+FIXTURE_TOKENIZER = os.path.join(FIXTURES, "tokenizer")
+SPM = os.path.join(FIXTURE_TOKENIZER, "spiece.model")
+
+def tiny_config(**overrides):
+    from tf_albert import AlbertConfig
+
+    base = dict(vocab_size=99, embedding_size=8, hidden_size=16, num_attention_heads=2, intermediate_size=24,
+                num_hidden_layers=3, max_position_embeddings=32, type_vocab_size=2)
+    return AlbertConfig(**{**base, **overrides})
+
+
+
+def load_parity(variant: str, head: str):
+    """(AlbertConfig with the head's options, HF state dict, inputs, outputs) of one parity fixture."""
+    from tf_albert import AlbertConfig
+
+    folder = os.path.join(PARITY, variant)
+    data = np.load(os.path.join(folder, f"{head}.npz"))
+    config = AlbertConfig.from_json_file(os.path.join(folder, "config.json"),
+                                         **json.loads(data["head_config"].item()))
+    weights = dict(np.load(os.path.join(folder, "backbone.npz")))
+    inputs, outputs = {}, {}
+    for key in data.files:
+        if key.startswith("w/"):
+            weights[key[2:]] = data[key]
+        elif key.startswith("in/"):
+            inputs[key[3:]] = data[key]
+        elif key.startswith("out/"):
+            outputs[key[4:]] = data[key]
+        elif key.startswith("posids/"):
+            outputs[key] = data[key]
+    if not any(k.startswith("hidden_states/") for k in outputs):
+        # Stored once, in model.npz: every head sees the same backbone states on the same inputs.
+        shared = np.load(os.path.join(folder, "model.npz"))
+        outputs.update({k[4:]: shared[k] for k in shared.files if k.startswith(("out/hidden_states/", "out/attentions/"))})
+    return config, weights, inputs, outputs
+
+
+
+def random_ids(shape, vocab_size=99, low=5, seed=0):
+    return np.random.default_rng(seed).integers(low, vocab_size, size=shape).astype("int32")
+
+
+# --- checkpoint fixtures (tests/fixtures/checkpoints, see its README) ---
+FOLDERS = {"safetensors": "hf_safetensors", "bin": "hf_bin", "h5": "hf_tf", "tf1": "google_tf1"}
+# fixture head -> (model class name, config overrides); classifier heads use the checkpoint's [1, H] classifier
+HEADS = {
+    "model": ("AlbertModel", {}),
+    "pretraining": ("AlbertForPreTraining", {}),
+    "masked_lm": ("AlbertForMaskedLM", {}),
+    "sequence_classification": ("AlbertForSequenceClassification", {"num_labels": 1}),
+    "multiple_choice": ("AlbertForMultipleChoice", {}),
+    "token_classification": ("AlbertForTokenClassification", {"num_labels": 1}),
+    "question_answering": ("AlbertForQuestionAnswering", {}),
+}
+
+
+def materialize(fmt: str, dest: str) -> str:
+    """A copy of the fixture folder of `fmt` at `dest`, with the gzipped weights unpacked."""
+    src = os.path.join(CHECKPOINTS, FOLDERS[fmt])
+    os.makedirs(dest, exist_ok=True)
+    for name in os.listdir(src):
+        if name.endswith(".gz"):
+            with gzip.open(os.path.join(src, name), "rb") as f, open(os.path.join(dest, name[:-3]), "wb") as out:
+                shutil.copyfileobj(f, out)
+        else:
+            shutil.copy(os.path.join(src, name), os.path.join(dest, name))
+    return dest
+
+
+def expected():
+    """(inputs, {head: {output key: array}}) computed by transformers 5 from the fixture weights."""
+    data = np.load(os.path.join(CHECKPOINTS, "expected.npz"))
+    inputs = {k[3:]: data[k] for k in data.files if k.startswith("in/")}
+    outputs = {}
+    for key in data.files:
+        if key.startswith("out/"):
+            _, head, name = key.split("/", 2)
+            outputs.setdefault(head, {})[name] = data[key]
+    return inputs, outputs
+
+
+def head_inputs(head: str, x: dict) -> dict:
+    base = {k: x[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
+    if head == "multiple_choice":
+        return {"input_ids": x["mc_input_ids"], "attention_mask": x["mc_attention_mask"],
+                "token_type_ids": x["mc_token_type_ids"], "labels": x["mc_labels"]}
+    labels = {"model": {}, "pretraining": {"labels": x["mlm_labels"], "sentence_order_label": x["sop_labels"]},
+              "masked_lm": {"labels": x["mlm_labels"]}, "sequence_classification": {"labels": x["seq_labels"]},
+              "token_classification": {"labels": x["tok_labels"]},
+              "question_answering": {"start_positions": x["start_positions"], "end_positions": x["end_positions"]}}
+    return {**base, **labels[head]}
+
+
+def max_diff(outputs: dict, want: dict) -> float:
+    assert set(want) <= set(outputs), (sorted(want), sorted(outputs))
+    return max(float(np.max(np.abs(np.asarray(outputs[k], np.float64) - v))) for k, v in want.items())
+
+
+# --- tiny model folders for the pipeline and CLI tests (one per task head, the fixture SentencePiece model) ---
+TOKEN_LABELS = {0: "O", 1: "B-PER", 2: "I-PER", 3: "B-LOC", 4: "I-LOC", 5: "MISC"}
+CLASS_LABELS = {0: "negative", 1: "neutral", 2: "positive"}
+MAX_POSITIONS = 128
+
+_built: dict = {}
+
+
+def pipeline_config(vocab_size, **overrides):
+    from tf_albert import AlbertConfig
+
+    # initializer_range 0.4: peaked outputs, so rankings are not decided by float noise
+    base = dict(vocab_size=vocab_size, embedding_size=16, hidden_size=32, num_attention_heads=2,
+                intermediate_size=64, num_hidden_layers=2, max_position_embeddings=MAX_POSITIONS,
+                initializer_range=0.4)
+    return AlbertConfig(**{**base, **overrides})
+
+
+def model_folders(root) -> dict:
+    """{"mlm", "cls", "tok", "qa": folder}, built once per test process under `root`."""
+    if _built:
+        return _built
+    import keras
+
+    from tf_albert import (
+        AlbertForMaskedLM,
+        AlbertForQuestionAnswering,
+        AlbertForSequenceClassification,
+        AlbertForTokenClassification,
+    )
+    from tf_albert.tokenization import AlbertTokenizer
+
+    keras.utils.set_random_seed(7)
+    tokenizer = AlbertTokenizer.from_pretrained(FIXTURE_TOKENIZER)
+    heads = {
+        "mlm": (AlbertForMaskedLM, {}),
+        "cls": (AlbertForSequenceClassification, {"id2label": CLASS_LABELS}),
+        "tok": (AlbertForTokenClassification, {"id2label": TOKEN_LABELS}),
+        "qa": (AlbertForQuestionAnswering, {}),
+    }
+    for name, (cls, overrides) in heads.items():
+        model = cls(pipeline_config(len(tokenizer), **overrides))
+        model.build()
+        _built[name] = model.save_pretrained(os.path.join(str(root), name), tokenizer=tokenizer,
+                                             formats=("safetensors",))
+    return _built

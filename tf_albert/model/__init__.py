@@ -1,0 +1,29 @@
+"""The model core: config → layers (embeddings, the shared TransformerBlock, heads) → encoder → models.
+
+* `config`: `AlbertConfig` and the presets;
+* `layers`: embeddings, attention, `TransformerBlock`, pooler, MLM and SOP heads;
+* `encoder`: groups of shared blocks, run `num_hidden_layers` times (and the compiled fast path);
+* `base`: `AlbertPreTrainedModel` (inputs, checks, own loss, fit hooks); `modeling`: `AlbertModel` + six heads;
+* `losses`, `validation` (input checks), `distribution` (tf.distribute inside `fit`).
+
+Nothing here imports the checkpoint readers' callers, export, pipelines, training or the CLI.
+"""
+
+from tf_albert.model.config import PRESETS, AlbertConfig
+from tf_albert.model.modeling import (
+    MODEL_CLASSES,
+    AlbertForMaskedLM,
+    AlbertForMultipleChoice,
+    AlbertForPreTraining,
+    AlbertForQuestionAnswering,
+    AlbertForSequenceClassification,
+    AlbertForTokenClassification,
+    AlbertModel,
+    AlbertPreTrainedModel,
+)
+
+__all__ = [
+    "PRESETS", "AlbertConfig", "MODEL_CLASSES", "AlbertPreTrainedModel", "AlbertModel", "AlbertForPreTraining",
+    "AlbertForMaskedLM", "AlbertForSequenceClassification", "AlbertForMultipleChoice",
+    "AlbertForTokenClassification", "AlbertForQuestionAnswering",
+]

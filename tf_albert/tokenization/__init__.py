@@ -1,0 +1,29 @@
+"""Text → ids, exactly as Hugging Face's `AlbertTokenizer`: in Python and in the TensorFlow graph.
+
+* `tokenizer`: `AlbertTokenizer` (SentencePiece + HF's text rules, padding, truncation, pairs);
+* `rules`: the text rules themselves, each written once (lower-casing, whitespace, accents, `<digit>,`);
+* `offsets`: `return_offsets_mapping`; `files`: reading and writing tokenizer folders;
+* `layer`: `AlbertTokenizerLayer`, the same tokenization in-graph (tensorflow-text), loaded on first use.
+
+`from tf_albert.tokenization import AlbertTokenizer` is the public path (as in tf_albert 0.1).
+"""
+
+from __future__ import annotations
+
+from tf_albert.tokenization.files import GOOGLE_VOCAB_FILE, VOCAB_FILE
+from tf_albert.tokenization.rules import SPIECE_UNDERLINE, char_tables, lower_per_char, preprocess_text
+from tf_albert.tokenization.tokenizer import AlbertTokenizer, BatchEncoding, clean_up_tokenization
+
+__all__ = [
+    "AlbertTokenizer", "AlbertTokenizerLayer", "BatchEncoding", "GOOGLE_VOCAB_FILE", "SPIECE_UNDERLINE",
+    "VOCAB_FILE", "char_tables", "clean_up_tokenization", "lower_per_char", "preprocess_text",
+]
+
+
+def __getattr__(name: str):
+    # The in-graph layer imports TensorFlow and tensorflow-text: only when asked for.
+    if name == "AlbertTokenizerLayer":
+        from tf_albert.tokenization.layer import AlbertTokenizerLayer
+
+        return AlbertTokenizerLayer
+    raise AttributeError(f"module 'tf_albert.tokenization' has no attribute {name!r}")

@@ -1,0 +1,5 @@
+"""Small helpers every part of the package may use; nothing here imports another tf_albert module.
+
+* `fileio`: the atomic file write and the atomic folder replace (a crash leaves the old or the new, never none);
+* `moved`: the old module paths of tf_albert 0.1 (`tf_albert.modeling`, ...) kept as aliases that warn once.
+"""
