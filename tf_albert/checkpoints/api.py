@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
-import uuid
 
 import keras
 
@@ -32,7 +29,7 @@ from tf_albert.checkpoints.resolve import resolve_path
 from tf_albert.model.config import AlbertConfig
 from tf_albert.tasks import MODEL_CLASS_NAMES
 from tf_albert.tokenization.tokenizer import AlbertTokenizer
-from tf_albert.utils.fileio import apply_default_permissions
+from tf_albert.utils.fileio import replace_folder_atomically
 
 # Files of earlier saves that a new save replaces (also shards of any size): stale weights must not linger.
 _WEIGHT_FILES = re.compile(r"^(model|tf_model|pytorch_model)(-\d+-of-\d+)?\.(safetensors|h5|bin)(\.index\.json)?$")
@@ -163,7 +160,7 @@ def save_pretrained(model, folder, *, tokenizer=None, formats: tuple = SAVE_FORM
     if not model.built:
         model.build()
     state = hf_state(model)
-    with _Staging(os.fspath(folder)) as tmp:
+    with replace_folder_atomically(folder, keep=_keeps_old_file) as tmp:
         config = model.config.copy(architectures=[type(model).__name__])
         config.save_pretrained(tmp)
         if "safetensors" in formats:
@@ -192,71 +189,6 @@ def _save_tokenizer(tokenizer, folder: str) -> None:
                         f"{type(tokenizer).__name__}: {tokenizer!r}")
 
 
-class _Staging:
-    """A temporary folder beside `target` that replaces it on success and disappears on failure."""
-
-    def __init__(self, target: str):
-        self.target = os.path.abspath(target)
-        if os.path.exists(self.target) and not os.path.isdir(self.target):
-            raise NotADirectoryError(f"cannot save into {target}: it exists and is not a folder")
-        self.parent, self.name = os.path.split(self.target)
-        os.makedirs(self.parent, exist_ok=True)
-
-    def __enter__(self) -> str:
-        self.tmp = tempfile.mkdtemp(prefix=f".{self.name}.saving-", dir=self.parent)
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return False
-        try:
-            self._commit()
-        except BaseException:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            raise
-        return False
-
-    def _commit(self) -> None:
-        written = set(os.listdir(self.tmp))
-        for name in written:
-            _fsync(os.path.join(self.tmp, name))
-        apply_default_permissions(self.tmp)
-        if not os.path.exists(self.target):
-            os.rename(self.tmp, self.target)
-            return
-        for name in os.listdir(self.target):
-            if name in written or _WEIGHT_FILES.match(name):
-                continue
-            _link_or_copy(os.path.join(self.target, name), os.path.join(self.tmp, name))
-        old = os.path.join(self.parent, f".{self.name}.old-{uuid.uuid4().hex[:8]}")
-        os.rename(self.target, old)
-        try:
-            os.rename(self.tmp, self.target)
-        except BaseException:
-            os.rename(old, self.target)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _fsync(path: str) -> None:
-    if os.path.isfile(path):
-        with open(path, "rb") as f:
-            os.fsync(f.fileno())
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    """Carries a file or folder of the old checkpoint into the new one (hard links where possible)."""
-
-    def copy(s, d):
-        try:
-            os.link(s, d)
-        except OSError:
-            shutil.copy2(s, d)
-
-    if os.path.islink(src):
-        os.symlink(os.readlink(src), dst)
-    elif os.path.isdir(src):
-        shutil.copytree(src, dst, symlinks=True, copy_function=copy)
-    else:
-        copy(src, dst)
+def _keeps_old_file(name: str) -> bool:
+    """Which files of the folder's earlier contents a save carries over: all but earlier weight files."""
+    return not _WEIGHT_FILES.match(name)

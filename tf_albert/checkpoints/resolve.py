@@ -18,6 +18,7 @@ import os
 
 from tf_albert.checkpoints import hub
 from tf_albert.pretrained import embedded_model_path
+from tf_albert.utils.fileio import recover_folder
 
 
 def looks_local(path: str) -> bool:
@@ -33,6 +34,8 @@ def local_path(name_or_path) -> str | None:
         raise TypeError(f"expected a folder, a file or a hub id (str), got {type(name_or_path).__name__}: "
                         f"{name_or_path!r}")
     path = os.fspath(name_or_path)
+    if not os.path.exists(path):
+        recover_folder(path)  # a save killed mid-swap (where folders cannot be exchanged) set it aside
     if os.path.exists(path) or os.path.exists(path + ".index"):
         return path
     return embedded_model_path(path)

@@ -11,18 +11,24 @@ import tempfile
 
 import tensorflow as tf
 
-from tf_albert.model import validation
+from tf_albert.export.signatures import (  # noqa: F401  (re-exported: part of this module's API)
+    ID_INPUTS,
+    IDS_SIGNATURE,
+    IDS_SIGNATURE_TEXT_FIRST,
+    LABELS_FILE,
+    METADATA_FILE,
+    SIGNATURE_KINDS,
+    TEXT_SIGNATURE,
+    ensure_shapes,
+    ids_input_specs,
+    make_ids_function,
+    make_model_runner,
+)
+from tf_albert.export.text import TextServing
 from tf_albert.tasks import model_task_of
+from tf_albert.utils.fileio import recover_folder, replace_folder_atomically
 from tf_albert.version import __version__
-from tf_albert.utils.fileio import apply_default_permissions
 
-IDS_SIGNATURE = "serving_default"
-TEXT_SIGNATURE = "serving_text"
-IDS_SIGNATURE_TEXT_FIRST = "serving_ids"  # the ids signature's key when the text one is the default
-ID_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-METADATA_FILE = os.path.join("assets.extra", "tf_albert.json")
-LABELS_FILE = "labels.txt"
-SIGNATURE_KINDS = ("ids", "text")
 
 
 # === Validation of the export options ===
@@ -62,66 +68,6 @@ def _check_options(model, signatures, tokenizer, max_length, jit_compile, versio
     return signatures
 
 
-# === The ids signature ===
-def _float32_outputs(outputs: dict) -> dict:
-    """Serving outputs are float32 whatever the compute dtype (mixed-precision models return float16 states)."""
-    return {k: tf.cast(v, tf.float32) if v.dtype.is_floating else v for k, v in outputs.items()}
-
-
-def ids_input_specs(model, max_length=None, prefix="") -> dict:
-    """The TensorSpecs of the ids signature: int32, [batch, seq] or [batch, num_choices, seq]."""
-    shape = [None] * (model.input_rank - 1) + [max_length]
-    return {name: tf.TensorSpec(shape, tf.int32, name=prefix + name) for name in ID_INPUTS}
-
-
-def make_model_runner(model, jit_compile=False):
-    """`run(inputs) -> outputs` for use inside a serving `tf.function`: the model on int32 ids, float32 out.
-
-    With `jit_compile`, the model runs in an XLA-compiled inner function; the value checks (ids in range,
-    mask 0/1, equal shapes, length) run before it in the calling, uncompiled function, because XLA drops
-    Assert ops and would clamp an out-of-range id silently.
-    """
-
-    def forward(inputs):
-        outputs = model(inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                        token_type_ids=inputs["token_type_ids"], training=False)
-        return _float32_outputs(outputs)
-
-    if not jit_compile:
-        return forward  # the model adds its own graph asserts
-    compiled = tf.function(forward, jit_compile=True)
-
-    def run(inputs):
-        _, checks = model._check_inputs(dict(inputs))
-        return compiled(validation.after(checks, dict(inputs)))
-
-    return run
-
-
-def ensure_shapes(inputs: dict, layouts: dict) -> dict:
-    """The inputs, checked at run time against their signature shapes (rank, and any fixed length).
-
-    A loaded signature only checks dtypes: TF Serving and `tf.saved_model.load` pass a tensor of another
-    rank straight in, where it would fail deep inside the model with an unrelated message. `EnsureShape`
-    fails first: "Shape of tensor input_ids [3] is not compatible with expected shape [?,?]".
-    """
-    return {name: tf.ensure_shape(x, layouts[name]) for name, x in inputs.items()}
-
-
-def make_ids_function(model, max_length=None, jit_compile=False, run=None):
-    """The `tf.function` behind the ids signature: validated int32 ids → the head's outputs (float32)."""
-    run = run or make_model_runner(model, jit_compile)
-    specs = ids_input_specs(model, max_length)
-    layouts = {name: spec.shape.as_list() for name, spec in specs.items()}
-
-    @tf.function(input_signature=[specs[n] for n in ID_INPUTS])
-    def serve_ids(input_ids, attention_mask, token_type_ids):
-        inputs = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
-        return run(ensure_shapes(inputs, layouts))
-
-    return serve_ids
-
-
 # === Writing: TF Serving layout, atomically ===
 def _resolve_target(path, version) -> str:
     path = os.path.abspath(os.fspath(path))
@@ -134,33 +80,17 @@ def _resolve_target(path, version) -> str:
 
 
 def _write_atomically(target: str, write, overwrite: bool) -> None:
-    """Runs `write(tmp_dir)` into a hidden sibling folder, then renames it to `target`.
+    """Runs `write(tmp_dir)` into a hidden sibling folder, then swaps it in as `target`.
 
     TF Serving polls the model folder for numeric version folders, so it never sees a half-written export;
-    a failed export leaves whatever was at `target` untouched. With `overwrite`, the old export is renamed
-    aside first and deleted only once the new one is in place.
+    a failed export leaves whatever was at `target` untouched. With `overwrite`, the new export replaces
+    the old one in one step (see `replace_folder_atomically`).
     """
-    parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
+    recover_folder(target)  # an export that a killed overwrite left set aside counts as existing
     if os.path.lexists(target) and not overwrite:
         raise FileExistsError(f"{target} already exists; pass overwrite=True (CLI: --overwrite) or another version")
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{os.path.basename(target)}-", dir=parent)
-    old = None
-    try:
+    with replace_folder_atomically(target) as tmp:
         write(tmp)
-        apply_default_permissions(tmp)
-        if os.path.lexists(target):
-            old = tempfile.mkdtemp(prefix=f".old-{os.path.basename(target)}-", dir=parent)
-            os.rename(target, os.path.join(old, "export"))
-        os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not os.path.lexists(target):
-            os.rename(os.path.join(old, "export"), target)
-            shutil.rmtree(old, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _signature_summary(function) -> dict:
@@ -234,8 +164,6 @@ def export_saved_model(model, path, *, signatures=None, tokenizer=None, max_leng
     asset_dir = tempfile.mkdtemp(prefix="tf-albert-export-")
     try:
         if "text" in signatures:
-            from tf_albert.export.text import TextServing
-
             text = TextServing(model, tokenizer, run, max_length=max_length, top_k=top_k,
                                max_answer_length=max_answer_length, asset_dir=asset_dir)
             for name, resource in text.resources().items():

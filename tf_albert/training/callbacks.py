@@ -18,6 +18,7 @@ import sys
 
 import keras
 
+from tf_albert.utils.fileio import write_file_atomically
 
 BACKUP_METADATA = "training_metadata.json"
 RNG_STATE = "rng_state.json"
@@ -98,16 +99,8 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     def _save_model(self):
         super()._save_model()
         states = self._seed_states()
-        tmp = self._rng_path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(
-                {
-                    "epoch": self._current_epoch,
-                    "states": [keras.ops.convert_to_numpy(v).tolist() for v in states],
-                },
-                f,
-            )
-        os.replace(tmp, self._rng_path)
+        saved = {"epoch": self._current_epoch, "states": [keras.ops.convert_to_numpy(v).tolist() for v in states]}
+        write_file_atomically(self._rng_path, json.dumps(saved))
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tf_albert.model.losses import IGNORE_INDEX
+from tf_albert.utils.fileio import write_file_atomically, writing_file_atomically
 
 MANIFEST = "manifest.json"
 
@@ -376,16 +377,14 @@ def _serialize(example: dict) -> bytes:
 
 
 def _write_records(path: str, examples) -> int:
-    """Writes to `path + '.tmp'` and renames when done, so a killed run leaves no half file."""
+    """Writes to a temp file beside `path` and renames it when done, so a killed run leaves no half file."""
     import tensorflow as tf
 
-    tmp = path + ".tmp"
     count = 0
-    with tf.io.TFRecordWriter(tmp) as writer:
+    with writing_file_atomically(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
         for example in examples:
             writer.write(_serialize(example))
             count += 1
-    os.replace(tmp, path)
     return count
 
 
@@ -493,11 +492,7 @@ def write_pretraining_data(
 
 
 def _write_json(path: str, content: dict) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(content, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_file_atomically(path, json.dumps(content, indent=2, sort_keys=True) + "\n")
 
 
 def read_manifest(data_dir: str) -> dict:
