@@ -260,16 +260,15 @@ EXTRA_SPECIAL_STRINGS = ["x <ent> [E1] [e1] <ent>[MASK]", "<ENT>", "a<ent>b", "[
 
 
 def _load_ours():
-    """Our tokenizer modules, loaded by file path (importing the tf_albert package needs TensorFlow)."""
-    module = None
-    for name in ("fileio", "tokenization_rules", "tokenization_offsets", "tokenization_files", "tokenization"):
-        spec = importlib.util.spec_from_file_location(
-            f"tf_albert.{name}", os.path.join(ROOT, "tf_albert", f"{name}.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-    return module
+    """Our tokenizer module, imported without running the package's __init__ files (which import Keras and
+    TensorFlow, absent from the transformers venvs): the packages on its import path become bare namespaces."""
+    import types
+
+    for package in ("tf_albert", "tf_albert.checkpoints", "tf_albert.tokenization", "tf_albert.utils"):
+        module = types.ModuleType(package)
+        module.__path__ = [os.path.join(ROOT, *package.split("."))]
+        sys.modules.setdefault(package, module)
+    return importlib.import_module("tf_albert.tokenization.tokenizer")
 
 
 def worker(version: str, model_dir: str) -> dict:

@@ -212,6 +212,28 @@ def test_docstring_example_runs(monkeypatch):
     assert result.attempted >= 3 and result.failed == 0
 
 
+def test_digit_comma_table_is_the_python_rule(tok, layer):
+    encoder = layer._text_encoder
+    values, splits = encoder._digit_comma_values.numpy(), encoder._digit_comma_splits.numpy()
+    table = [row.tolist() for row in np.split(values, splits[1:-1])]
+    assert len(table) == tok.vocab_size and sorted(tok._digit_comma_ids)
+    assert [i for i, row in enumerate(table) if row != [i]] == sorted(tok._digit_comma_ids)
+    for i in tok._digit_comma_ids:
+        assert table[i] == tok.convert_tokens_to_ids(tok._split_digit_comma(tok.convert_ids_to_tokens(i)))
+    text = "1,000,000 and 9, x5,"
+    assert rows(layer(tf.constant([text]))) == [tok(text)["input_ids"]]
+
+
+def test_unigram_docstring_example_runs(monkeypatch):
+    import doctest
+
+    from tf_albert.tokenization import unigram
+
+    monkeypatch.chdir(REPO)
+    result = doctest.testmod(unigram, extraglobs={"tf": tf})
+    assert result.attempted >= 5 and result.failed == 0
+
+
 # === Errors ===
 def test_bad_inputs_and_arguments(tok, layer):
     with pytest.raises(TypeError, match="int32"):

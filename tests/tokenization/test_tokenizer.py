@@ -471,6 +471,26 @@ def test_docstring_examples_run(monkeypatch):
     assert result.attempted >= 5 and result.failed == 0
 
 
+def test_digit_comma_rule_is_the_same_on_every_path(tok):
+    text = "1,000,000 and 9, x5,"
+    pieces = tok.tokenize(text)
+    assert pieces == ["▁", "1", ",", "00", "0", ",", "0", "00", "▁and", "▁", "9", ",", "▁", "x", "5", ","]
+    ids = tok.convert_tokens_to_ids(pieces)
+    assert tok.encode(text, add_special_tokens=False) == ids  # the id-space fast path
+    assert tok(text, return_offsets_mapping=True, add_special_tokens=False)["input_ids"] == ids
+
+
+@pytest.mark.parametrize("name", ["encoding", "rules", "offsets"])
+def test_module_docstring_examples_run(monkeypatch, name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"tf_albert.tokenization.{name}")
+    monkeypatch.chdir(REPO)
+    result = doctest.testmod(module)
+    assert result.attempted >= 3 and result.failed == 0
+
+
 # === Shared character rules ===
 def test_character_tables_reproduce_the_string_rules():
     pre_lower, normalize, sigma = char_tables(True, False)
@@ -524,6 +544,6 @@ def test_decode_inverts_encode_up_to_normalisation(tok, text):
     ids = tok.encode(text, add_special_tokens=False)
     assume(tok.unk_token_id not in ids)
     low = lower_per_char(text)
-    assume(not any(t in low for t in tok.all_special_tokens))
+    assume(not any(t in low or t in text for t in tok.all_special_tokens))  # "[CLS]" is not lowered
     normalised = tok.sp_model.normalize(preprocess_text(low)).replace(SPIECE_UNDERLINE, " ").lstrip(" ")
     assert tok.decode(ids) == normalised

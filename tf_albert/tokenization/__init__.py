@@ -1,27 +1,44 @@
 """Text → ids, exactly as Hugging Face's `AlbertTokenizer`: in Python and in the TensorFlow graph.
 
-* `tokenizer`: `AlbertTokenizer` (SentencePiece + HF's text rules, padding, truncation, pairs);
+* `tokenizer`: `AlbertTokenizer` (SentencePiece + HF's text rules: text → ids, ids → text);
+* `encoding`: ids → model inputs (pairs and special tokens, truncation, padding, `BatchEncoding`, tensors);
 * `rules`: the text rules themselves, each written once (lower-casing, whitespace, accents, `<digit>,`);
 * `offsets`: `return_offsets_mapping`; `files`: reading and writing tokenizer folders;
-* `layer`: `AlbertTokenizerLayer`, the same tokenization in-graph (tensorflow-text), loaded on first use.
+* `layer`: `AlbertTokenizerLayer`, the same tokenization in-graph (tensorflow-text), loaded on first use;
+  `unigram`: its SentencePiece Viterbi in TF ops.
 
 `from tf_albert.tokenization import AlbertTokenizer` is the public path (as in tf_albert 0.1).
 """
 
 from __future__ import annotations
 
+from tf_albert.tokenization.encoding import BatchEncoding
 from tf_albert.tokenization.files import GOOGLE_VOCAB_FILE, VOCAB_FILE
-from tf_albert.tokenization.rules import SPIECE_UNDERLINE, char_tables, lower_per_char, preprocess_text
-from tf_albert.tokenization.tokenizer import AlbertTokenizer, BatchEncoding, clean_up_tokenization
+from tf_albert.tokenization.rules import (
+    SPIECE_UNDERLINE,
+    char_tables,
+    clean_up_tokenization,
+    lower_per_char,
+    preprocess_text,
+)
+from tf_albert.tokenization.tokenizer import AlbertTokenizer
 
 __all__ = [
-    "AlbertTokenizer", "AlbertTokenizerLayer", "BatchEncoding", "GOOGLE_VOCAB_FILE", "SPIECE_UNDERLINE",
-    "VOCAB_FILE", "char_tables", "clean_up_tokenization", "lower_per_char", "preprocess_text",
+    "GOOGLE_VOCAB_FILE",
+    "SPIECE_UNDERLINE",
+    "VOCAB_FILE",
+    "AlbertTokenizer",
+    "AlbertTokenizerLayer",
+    "BatchEncoding",
+    "char_tables",
+    "clean_up_tokenization",
+    "lower_per_char",
+    "preprocess_text",
 ]
 
 
 def __getattr__(name: str):
-    # The in-graph layer imports TensorFlow and tensorflow-text: only when asked for.
+    # The in-graph layer imports TensorFlow and tensorflow-text (optional): only when asked for.
     if name == "AlbertTokenizerLayer":
         from tf_albert.tokenization.layer import AlbertTokenizerLayer
 

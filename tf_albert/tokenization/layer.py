@@ -4,9 +4,11 @@ Needs ``tensorflow-text`` (``pip install tf_albert[text]``), whose SentencePiece
 model's own normaliser. The text rules (whitespace, quote replacement, NFKD, combining marks, lower-casing,
 special tokens, the ``<digit>,`` re-split) are those of :mod:`tf_albert.tokenization` and
 :mod:`tf_albert.tokenization.rules`: the per-character tables are built from the same Python ``unicodedata``
-the Python tokenizer uses (ICU, whose Unicode version may differ, is not used), and the unigram Viterbi is
-re-implemented to break score ties exactly like the Python ``sentencepiece`` package, which the SentencePiece
-build inside tensorflow-text does not (it segments e.g. ``"1,000,000"`` differently).
+the Python tokenizer uses (ICU, whose Unicode version may differ, is not used), the ``<digit>,`` re-split of
+each vocabulary piece is computed by the Python rule when the layer is built, and the unigram Viterbi
+(:mod:`tf_albert.tokenization.unigram`) is re-implemented to break score ties exactly like the Python
+``sentencepiece`` package, which the SentencePiece build inside tensorflow-text does not (it segments e.g.
+``"1,000,000"`` differently).
 """
 
 from __future__ import annotations
@@ -21,14 +23,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_albert.tokenization.rules import CONTEXT_SIGMA, char_class, char_tables, whitespace_ranges
 from tf_albert.tokenization.tokenizer import AlbertTokenizer
-from tf_albert.tokenization.rules import (
-    CONTEXT_SIGMA,
-    SPIECE_UNDERLINE,
-    char_class,
-    char_tables,
-    whitespace_ranges,
-)
+from tf_albert.tokenization.unigram import UnigramTables
 
 try:
     import tensorflow_text as tf_text
@@ -98,178 +95,6 @@ def _split_marked(strings: tf.Tensor, pattern: str) -> tuple[tf.RaggedTensor, tf
     return parts, is_special
 
 
-class _UnigramTables(tf.Module):
-    """SentencePiece's unigram Viterbi (``EncodeOptimized`` of the Python ``sentencepiece`` 0.2.x) in TF ops.
-
-    tensorflow-text bundles another SentencePiece build whose Viterbi breaks exact score ties differently
-    (e.g. ``"1,000,000"`` -> ``... 00 0`` instead of ``... 0 00``), so the layer only uses it to normalise and
-    decodes here: float32 path scores, the earliest-starting piece wins a tie, user-defined symbols score
-    ``0.1 * (bytes - 1)``, an unknown character scores ``min_score - 10`` and consecutive unknowns merge into
-    one ``<unk>``.
-    """
-
-    def __init__(self, model_proto: bytes):
-        super().__init__(name="unigram")
-        from sentencepiece import sentencepiece_model_pb2
-
-        proto = sentencepiece_model_pb2.ModelProto()
-        proto.ParseFromString(model_proto)
-        kinds = [p.type for p in proto.pieces]
-        normal, user = (
-            sentencepiece_model_pb2.ModelProto.SentencePiece.NORMAL,
-            sentencepiece_model_pb2.ModelProto.SentencePiece.USER_DEFINED,
-        )
-        scores = np.full([len(kinds)], -np.inf, dtype=np.float32)
-        trie_pieces, trie_ids = [], []
-        for i, p in enumerate(proto.pieces):
-            if p.type == normal:
-                scores[i] = np.float32(p.score)
-            elif p.type == user:
-                scores[i] = np.float32(0.1 * (len(p.piece.encode("utf-8")) - 1))
-            else:
-                continue
-            trie_pieces.append(p.piece)
-            trie_ids.append(i)
-        self.unk_id = int(proto.trainer_spec.unk_id)
-        self.unk_score = np.float32(
-            np.float32(min(p.score for p in proto.pieces if p.type == normal)) - np.float32(10.0)
-        )
-        self.max_len = max(len(p) for p in trie_pieces)
-        self.scores = tf.constant(scores)
-        self.pieces = tf.constant([p.piece.encode("utf-8") for p in proto.pieces])
-        self.table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(
-                tf.constant([p.encode("utf-8") for p in trie_pieces]), tf.constant(trie_ids, dtype=tf.int32)
-            ),
-            default_value=-1,
-        )
-        # substrings worth extending one character to the left: proper suffixes of pieces
-        suffixes = sorted({p[k:] for p in trie_pieces for k in range(1, len(p))})
-        self.extendable = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(
-                tf.constant([x.encode("utf-8") for x in suffixes] or [b""]),
-                tf.ones([max(len(suffixes), 1)], tf.int32),
-            ),
-            default_value=0,
-        )
-        # a graph function: the Viterbi loops would run op by op in eager mode
-        self.encode = tf.function(
-            self._encode, input_signature=[tf.TensorSpec([None], tf.string)], autograph=False
-        )
-
-    def piece_to_id(self, pieces: tf.Tensor) -> tf.Tensor:
-        ids = self.table.lookup(pieces)
-        return tf.where(ids < 0, self.unk_id, ids)
-
-    def _encode(self, normalized: tf.Tensor) -> tf.RaggedTensor:
-        """Ids of a 1-D batch of normalised strings (``▁`` for spaces): ragged [batch, pieces] int32."""
-        # a dummy last row keeps every shape non-empty; it is dropped at the end
-        chars = tf.strings.unicode_split(tf.concat([normalized, [SPIECE_UNDERLINE]], 0), "UTF-8")
-        n = tf.cast(chars.row_lengths(), tf.int32)
-        start = tf.cast(chars.row_starts(), tf.int32)
-        flat = chars.flat_values
-        offset = tf.ragged.range(n).flat_values  # position of each character in its row
-        total = tf.shape(flat)[0]
-        pid = self.table.lookup(flat)  # pieces of one character; a character without one becomes <unk>
-        scores = tf.TensorArray(tf.float32, size=self.max_len).write(
-            0, tf.where(pid >= 0, tf.gather(self.scores, tf.maximum(pid, 0)), self.unk_score)
-        )
-        ids = tf.TensorArray(tf.int32, size=self.max_len).write(0, tf.where(pid >= 0, pid, self.unk_id))
-
-        def grow(
-            length, at, sub, scores, ids
-        ):  # longer pieces: extend substrings leftwards while they can match
-            more = tf.where((self.extendable.lookup(sub) > 0) & (tf.gather(offset, at) >= length - 1))[:, 0]
-            at = tf.gather(at, more)
-            sub = tf.strings.join([tf.gather(flat, at - (length - 1)), tf.gather(sub, more)])
-            pid = self.table.lookup(sub)
-            hit = tf.where(pid >= 0)
-            where, found = tf.gather(at, hit), tf.gather_nd(pid, hit)
-            scores = scores.write(
-                length - 1,
-                tf.tensor_scatter_nd_update(
-                    tf.fill([total], np.float32(-np.inf)), where, tf.gather(self.scores, found)
-                ),
-            )
-            ids = ids.write(
-                length - 1, tf.tensor_scatter_nd_update(tf.zeros([total], tf.int32), where, found)
-            )
-            return length + 1, at, sub, scores, ids
-
-        _, _, _, scores, ids = tf.while_loop(
-            lambda length, *_: length <= self.max_len,
-            grow,
-            (2, tf.range(total), flat, scores, ids),
-            shape_invariants=(tf.TensorShape([]), tf.TensorShape([None]), tf.TensorShape([None]), None, None),
-        )
-        scores = tf.transpose(scores.stack())  # [characters, max_len]: the piece of length l+1 ending here
-        ids = tf.transpose(ids.stack())
-        lengths = tf.range(1, self.max_len + 1)
-        rows, width = tf.shape(n)[0], tf.reduce_max(n)
-
-        def step(j, window, best_len, best_id, overflow):
-            live = j < n
-            at = tf.minimum(start + j, tf.shape(flat)[0] - 1)
-            cand = window + tf.where(live[:, tf.newaxis], tf.gather(scores, at), -np.inf)
-            top = tf.reduce_max(cand, axis=1)
-            # candidates arrive by ascending start; the first maximum (the longest piece) is kept
-            length = tf.reduce_max(tf.where(tf.equal(cand, top[:, tf.newaxis]), lengths, 0), axis=1)
-            pid = tf.gather(tf.gather(ids, at), tf.maximum(length - 1, 0), batch_dims=1)
-            window = tf.concat(
-                [top[:, tf.newaxis], window[:, :-1]], axis=1
-            )  # window[:, k]: best k+1 chars back
-            overflow |= tf.reduce_any(live & (tf.abs(top) > 1e5))
-            return j + 1, window, best_len.write(j, length), best_id.write(j, pid), overflow
-
-        _, _, best_len, best_id, overflow = tf.while_loop(
-            lambda j, *_: j < width,
-            step,
-            (
-                0,
-                tf.zeros([rows, self.max_len], tf.float32),
-                tf.TensorArray(tf.int32, size=width),
-                tf.TensorArray(tf.int32, size=width),
-                False,
-            ),
-        )
-        tf.debugging.assert_equal(
-            overflow,
-            False,
-            message=(
-                "AlbertTokenizerLayer: a text chunk is too long (|path score| > 1e5, about 10,000 pieces) "
-                "for the "
-                "layer to reproduce SentencePiece's score re-basing; split the text or use AlbertTokenizer"
-            ),
-        )
-        best_len = tf.transpose(best_len.stack())  # [rows, width]
-        best_id = tf.transpose(best_id.stack())
-
-        def back(k, pos, out):  # follow the best path from the end; pieces come out last-first
-            live = pos > 0
-            at = tf.maximum(pos - 1, 0)
-            out = out.write(k, tf.where(live, tf.gather(best_id, at, batch_dims=1), -1))
-            return k + 1, pos - tf.where(live, tf.gather(best_len, at, batch_dims=1), 0), out
-
-        _, _, out = tf.while_loop(
-            lambda k, pos, out: tf.reduce_any(pos > 0),
-            back,
-            (0, n, tf.TensorArray(tf.int32, size=0, dynamic_size=True)),
-        )
-        last_first = tf.transpose(out.stack())
-        count = tf.reduce_sum(tf.cast(last_first >= 0, tf.int32), axis=1)
-        pieces = tf.RaggedTensor.from_tensor(
-            tf.reverse_sequence(last_first, count, seq_axis=1, batch_axis=0), lengths=count
-        )[:-1]
-        flat = pieces.flat_values  # merge runs of <unk> into one
-        previous = tf.concat([[-1], flat[:-1]], axis=0)
-        rowids = pieces.value_rowids()
-        first = tf.concat([tf.ones([1], tf.bool), tf.not_equal(rowids[1:], rowids[:-1])], axis=0)[
-            : tf.size(flat)
-        ]
-        keep = ~(tf.equal(flat, self.unk_id) & tf.equal(previous, self.unk_id) & ~first)
-        return tf.ragged.boolean_mask(pieces, pieces.with_flat_values(keep))
-
-
 class _TextEncoder(tf.Module):
     """Text to ALBERT piece ids (no [CLS]/[SEP]) for one model and text options, as a graph function."""
 
@@ -299,16 +124,17 @@ class _TextEncoder(tf.Module):
             ),
             default_value=-1,
         )
-        digit_comma = np.zeros([tok.vocab_size], dtype=bool)  # pieces ending in "<digit>," (str.isdigit)
-        digit_comma[sorted(tok._digit_comma_ids)] = True
-        self._digit_comma = tf.constant(digit_comma)
-        self._digit_comma_any = bool(digit_comma.any())
-        self._underline_start = f"(?s)^{_re2_literal(SPIECE_UNDERLINE)}.*"
-        self._comma_id = tok.sp_model.piece_to_id(",")
+        # the <digit>, re-split of every vocabulary piece, by the Python tokenizer's own rule
+        # (rules.split_digit_comma): row i holds the ids that replace piece i
+        split = {i: tok._split_digit_comma_id(i) for i in tok._digit_comma_ids}
+        self._digit_comma_any = bool(split)
+        replacements = [split.get(i, [i]) for i in range(tok.vocab_size)]
+        self._digit_comma_values = tf.constant(np.concatenate(replacements), tf.int32)
+        self._digit_comma_splits = tf.constant(np.cumsum([0] + [len(r) for r in replacements]), tf.int64)
         self._normalizer = tf_text.SentencepieceTokenizer(model=tok._model_proto, out_type=tf.string)
         self._unigram = _shared(
             ("unigram", hashlib.sha256(tok._model_proto).hexdigest()),
-            lambda: _UnigramTables(tok._model_proto),
+            lambda: UnigramTables(tok._model_proto),
         )
         self.encode = tf.function(
             self._pieces, input_signature=[tf.TensorSpec([None], tf.string)], autograph=False
@@ -363,38 +189,11 @@ class _TextEncoder(tf.Module):
         return self._unigram.encode(normalized)
 
     def _split_digit_comma(self, ids: tf.RaggedTensor) -> tf.RaggedTensor:
-        flat = ids.flat_values
-        hit = tf.gather(self._digit_comma, flat)
-        hit_idx = tf.cast(tf.where(hit)[:, 0], tf.int32)
-        keep_idx = tf.cast(tf.where(~hit)[:, 0], tf.int32)
-        pieces = tf.gather(self._unigram.pieces, tf.gather(flat, hit_idx))
-        n = tf.strings.length(pieces) - 1
-        body = tf.strings.substr(pieces, tf.zeros_like(n), n)  # drop the ',' (one byte)
-        sub = self._sp_encode(tf.strings.regex_replace(body, SPIECE_UNDERLINE, ""))
-        # the piece did not start a word: its re-encoding must not either (strip a leading "▁")
-        first_pos = sub.row_splits[:-1]
-        first_ids = tf.gather(sub.flat_values, first_pos)
-        first = tf.gather(self._unigram.pieces, first_ids)
-        fix = ~tf.strings.regex_full_match(pieces, self._underline_start) & tf.strings.regex_full_match(
-            first, self._underline_start
+        """Replace every piece by its row of the re-split table (itself, unless it ends in ``<digit>,``)."""
+        table = tf.RaggedTensor.from_row_splits(
+            self._digit_comma_values, self._digit_comma_splits, validate=False
         )
-        stripped = tf.strings.substr(first, len(SPIECE_UNDERLINE.encode("utf-8")), 1 << 30)
-        new_first = tf.where(fix, self._unigram.piece_to_id(stripped), first_ids)
-        values = tf.tensor_scatter_nd_update(sub.flat_values, first_pos[:, None], new_first)
-        keep = tf.tensor_scatter_nd_update(
-            tf.ones_like(values, tf.bool), first_pos[:, None], ~(fix & tf.equal(stripped, ""))
-        )
-        sub = tf.ragged.boolean_mask(sub.with_flat_values(values), sub.with_flat_values(keep))
-        commas = tf.RaggedTensor.from_row_lengths(
-            tf.fill(tf.shape(hit_idx), self._comma_id), tf.ones_like(hit_idx, tf.int64), validate=False
-        )
-        sub = tf.concat([sub, commas], axis=1)
-        kept = tf.RaggedTensor.from_row_lengths(
-            tf.gather(flat, keep_idx), tf.ones_like(keep_idx, tf.int64), validate=False
-        )
-        rows = tf.gather(
-            tf.concat([kept, sub], axis=0), tf.math.invert_permutation(tf.concat([keep_idx, hit_idx], axis=0))
-        )
+        rows = tf.gather(table, ids.flat_values)
         return tf.RaggedTensor.from_row_splits(rows, ids.row_splits, validate=False).merge_dims(1, 2)
 
 

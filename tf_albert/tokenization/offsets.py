@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from tf_albert.tokenization.rules import lower_per_char
+from tf_albert.tokenization.rules import is_digit_comma, lower_per_char
 
 
 class OffsetMappingMixin:
@@ -17,7 +17,8 @@ class OffsetMappingMixin:
 
     They read the tokenizer's options and state (``do_lower_case``, ``remove_space``, ``keep_accents``,
     ``sp_model``, ``_protect_re``, ``_split_re``, ``_lstrip_tokens``, ``_special_ids``) and use its
-    ``_is_digit_comma``, ``_fix_digit_comma`` and ``convert_tokens_to_ids``.
+    ``_split_digit_comma`` (:func:`~tf_albert.tokenization.rules.split_digit_comma`) and
+    ``convert_tokens_to_ids``.
 
     Example:
 
@@ -114,8 +115,8 @@ class OffsetMappingMixin:
             )
             pieces: list[tuple[int, int, int]] = []
             for piece_id, piece, b, e in _encode_with_offsets(self.sp_model, norm):
-                if self._is_digit_comma(piece):
-                    sub = self._fix_digit_comma(piece)
+                if is_digit_comma(piece):  # the re-split pieces share the span; the comma gets its own
+                    sub = self._split_digit_comma(piece)
                     pieces.extend((i, b, e - 1) for i in self.convert_tokens_to_ids(sub[:-1]))
                     pieces.append((self.convert_tokens_to_ids(sub[-1]), e - 1, e))
                 else:

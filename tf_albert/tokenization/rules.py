@@ -1,7 +1,8 @@
 """Text-normalisation rules of ALBERT's tokenizer, shared by the Python and the in-graph tokenizer.
 
 :class:`~tf_albert.tokenization.AlbertTokenizer` applies them to strings (:func:`lower_per_char` is step 1,
-:func:`preprocess_text` step 3 of the pipeline described in :mod:`tf_albert.tokenization`);
+:func:`preprocess_text` step 3, :func:`split_digit_comma` the end of step 4 of the pipeline described in
+:mod:`tf_albert.tokenization.tokenizer`);
 :class:`~tf_albert.tokenization.layer.AlbertTokenizerLayer` applies the same rules with TensorFlow ops, from
 the code-point ranges (:func:`whitespace_ranges`, :func:`char_class`) and the per-character tables
 (:func:`char_tables`) built here from this Python's ``unicodedata``. Defining them once is what keeps the two
@@ -22,7 +23,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 # SentencePiece's word-boundary marker ("▁"), the first character of a piece that starts a word.
 SPIECE_UNDERLINE = "\u2581"
@@ -122,8 +123,41 @@ def char_tables(do_lower_case: bool, keep_accents: bool) -> tuple[dict[int, str]
     return pre_lower, normalize, "".join(sigma)
 
 
+def is_digit_comma(piece: str) -> bool:
+    """Whether SentencePiece ``piece`` ends in ``<digit>,`` (``str.isdigit``): :func:`split_digit_comma`
+    re-splits such pieces."""
+    return len(piece) > 1 and piece[-1] == "," and piece[-2].isdigit()
+
+
+def split_digit_comma(piece: str, encode: Callable[[str], list[str]]) -> list[str]:
+    """The pieces that replace ``piece`` (step 4's re-split, as in Google's ALBERT/BERT tokenization).
+
+    ``[piece]`` unless :func:`is_digit_comma`; then ``encode`` (SentencePiece, text to pieces) of the piece
+    without its comma and its ``▁``, less the ``▁`` that encoding puts in front when ``piece`` did not start
+    a word, followed by ``","``. The Python tokenizer calls this on every piece it encodes; the in-graph layer
+    builds its table of re-splits by calling it on every piece of the vocabulary.
+
+    >>> encode = lambda text: ["▁" + text]  # stands in for SentencePiece: one word-initial piece
+    >>> split_digit_comma("▁9,", encode), split_digit_comma("0,", encode), split_digit_comma("00", encode)
+    (['▁9', ','], ['0', ','], ['00'])
+    """
+    if not is_digit_comma(piece):
+        return [piece]
+    pieces = encode(piece[:-1].replace(SPIECE_UNDERLINE, ""))
+    if piece[0] != SPIECE_UNDERLINE and pieces and pieces[0][0] == SPIECE_UNDERLINE:
+        pieces = pieces[1:] if len(pieces[0]) == 1 else [pieces[0][1:]] + pieces[1:]
+    return pieces + [piece[-1]]
+
+
 #: HF's ``clean_up_tokenization`` pairs (decode with ``clean_up_tokenization_spaces``): (before, after).
 CLEAN_UP_REPLACEMENTS = (
     (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
     (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
 )
+
+
+def clean_up_tokenization(text: str) -> str:
+    """HF's ``clean_up_tokenization``: remove spaces before punctuation and English contractions."""
+    for a, b in CLEAN_UP_REPLACEMENTS:
+        text = text.replace(a, b)
+    return text

@@ -15,10 +15,11 @@ runs:
    comma and the comma becomes its own piece (``"9,"`` -> ``"9" ","``), as in Google's ALBERT/BERT
    tokenization.
 
-The character rules of steps 1 and 3, shared with the in-graph
+The rules of steps 1, 3 and 4, shared with the in-graph
 :class:`~tf_albert.tokenization.layer.AlbertTokenizerLayer`, are defined once in
-:mod:`tf_albert.tokenization.rules` (and re-exported here); the offset mapping is in
-:mod:`tf_albert.tokenization.offsets`, reading and writing tokenizer folders in
+:mod:`tf_albert.tokenization.rules` (and re-exported here); turning ids into model inputs (special tokens,
+truncation, padding, :class:`BatchEncoding`) is :mod:`tf_albert.tokenization.encoding`, the offset mapping
+:mod:`tf_albert.tokenization.offsets`, reading and writing tokenizer folders
 :mod:`tf_albert.tokenization.files`.
 """
 
@@ -32,6 +33,17 @@ from typing import Any, ClassVar
 import numpy as np
 import sentencepiece as spm
 
+from tf_albert.tokenization.encoding import (  # noqa: F401  (BatchEncoding, *_STRATEGIES were defined here)
+    PADDING_STRATEGIES,
+    TRUNCATION_STRATEGIES,
+    BatchEncoding,
+    build_batch,
+    num_special_tokens,
+    resolve_options,
+    special_tokens_mask,
+    token_types,
+    with_special_tokens,
+)
 from tf_albert.tokenization.files import (  # noqa: F401  (the file names are part of this module's API)
     ADDED_TOKENS_FILE,
     GOOGLE_VOCAB_FILE,
@@ -44,7 +56,7 @@ from tf_albert.tokenization.files import (  # noqa: F401  (the file names are pa
 )
 from tf_albert.tokenization.offsets import OffsetMappingMixin
 
-# Defined in tokenization_rules; imported here too so that `from tf_albert.tokenization.tokenizer import ...` of these
+# Defined in rules; imported here too so that `from tf_albert.tokenization.tokenizer import ...` of these
 # names keeps working.
 from tf_albert.tokenization.rules import (  # noqa: F401
     CLEAN_UP_REPLACEMENTS,
@@ -52,9 +64,12 @@ from tf_albert.tokenization.rules import (  # noqa: F401
     SPIECE_UNDERLINE,
     char_class,
     char_tables,
+    clean_up_tokenization,
     combining_ranges,
+    is_digit_comma,
     lower_per_char,
     preprocess_text,
+    split_digit_comma,
     whitespace_ranges,
 )
 
@@ -80,25 +95,6 @@ DEFAULT_SPECIAL_TOKENS = {
     "cls_token": "[CLS]",
     "mask_token": "[MASK]",
 }
-PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
-TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second", "do_not_truncate")
-
-
-# === Outputs ===
-class BatchEncoding(dict):
-    """The dict returned by :meth:`AlbertTokenizer.__call__`; keys are also readable as attributes."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __getstate__(self):
-        return dict(self)
-
-    def __setstate__(self, state):
-        self.update(state)
 
 
 def _load_sp_model(path: str | None, model_proto: bytes | None, sp_model_kwargs: dict):
@@ -246,7 +242,7 @@ class AlbertTokenizer(OffsetMappingMixin, TokenizerFilesMixin):
         self._digit_comma_ids = frozenset(
             i
             for i in range(sp.get_piece_size())
-            if not (sp.is_control(i) or sp.is_unknown(i)) and self._is_digit_comma(sp.id_to_piece(i))
+            if not (sp.is_control(i) or sp.is_unknown(i)) and is_digit_comma(sp.id_to_piece(i))
         )
         self._unk_id = self._token_to_id(self._special["unk_token"])
         # id-space digit-comma rule: an unknown piece never ends in "<digit>," when "," is a piece of its own
@@ -296,7 +292,7 @@ class AlbertTokenizer(OffsetMappingMixin, TokenizerFilesMixin):
         return vocab
 
     def num_special_tokens_to_add(self, pair: bool = False) -> int:
-        return 3 if pair else 2
+        return num_special_tokens(pair)
 
     # === Pickling ===
     def __getstate__(self):
@@ -319,10 +315,6 @@ class AlbertTokenizer(OffsetMappingMixin, TokenizerFilesMixin):
         )
 
     # === Tokenization ===
-    @staticmethod
-    def _is_digit_comma(piece: str) -> bool:
-        return len(piece) > 1 and piece[-1] == "," and piece[-2].isdigit()
-
     def _split_special(self, text: str) -> list[tuple[str, bool]]:
         """Steps 1-2: pre-lowercase and cut out special tokens. Returns ``[(chunk, is_special)]``."""
         if self.do_lower_case:
@@ -340,17 +332,19 @@ class AlbertTokenizer(OffsetMappingMixin, TokenizerFilesMixin):
                 chunks.append((part, False))
         return [(c, s) for c, s in chunks if c]
 
-    def _fix_digit_comma(self, piece: str) -> list[str]:
-        cur = self.sp_model.encode(piece[:-1].replace(SPIECE_UNDERLINE, ""), out_type=str)
-        if piece[0] != SPIECE_UNDERLINE and cur and cur[0][0] == SPIECE_UNDERLINE:
-            cur = cur[1:] if len(cur[0]) == 1 else [cur[0][1:]] + cur[1:]
-        return cur + [piece[-1]]
+    def _split_digit_comma(self, piece: str) -> list[str]:
+        """:func:`~tf_albert.tokenization.rules.split_digit_comma` with this tokenizer's SentencePiece."""
+        return split_digit_comma(piece, lambda text: self.sp_model.encode(text, out_type=str))
+
+    def _split_digit_comma_id(self, piece_id: int) -> list[int]:
+        """:meth:`_split_digit_comma` in id space."""
+        return self.convert_tokens_to_ids(self._split_digit_comma(self.sp_model.id_to_piece(piece_id)))
 
     def _pieces(self, chunk: str) -> list[str]:
         text = preprocess_text(chunk, self.remove_space, self.keep_accents, self.do_lower_case)
         out: list[str] = []
         for piece in self.sp_model.encode(text, out_type=str):
-            out.extend(self._fix_digit_comma(piece) if self._is_digit_comma(piece) else [piece])
+            out.extend(self._split_digit_comma(piece))
         return out
 
     def tokenize(self, text: str) -> list[str]:
@@ -387,11 +381,7 @@ class AlbertTokenizer(OffsetMappingMixin, TokenizerFilesMixin):
                 else:
                     for i in piece_ids:
                         if i in dc:
-                            ids.extend(
-                                self.convert_tokens_to_ids(
-                                    self._fix_digit_comma(self.sp_model.id_to_piece(i))
-                                )
-                            )
+                            ids.extend(self._split_digit_comma_id(i))
                         else:
                             ids.append(i)
             results.append(ids)
@@ -469,10 +459,7 @@ class AlbertTokenizer(OffsetMappingMixin, TokenizerFilesMixin):
     # === Special tokens ===
     def build_inputs_with_special_tokens(self, token_ids_0: list[int], token_ids_1: list[int] | None = None):
         """``[CLS] A [SEP]`` or ``[CLS] A [SEP] B [SEP]``."""
-        cls, sep = [self.cls_token_id], [self.sep_token_id]
-        if token_ids_1 is None:
-            return cls + list(token_ids_0) + sep
-        return cls + list(token_ids_0) + sep + list(token_ids_1) + sep
+        return with_special_tokens(token_ids_0, token_ids_1, self.cls_token_id, self.sep_token_id)
 
     def get_special_tokens_mask(
         self, token_ids_0, token_ids_1=None, already_has_special_tokens: bool = False
@@ -485,14 +472,11 @@ class AlbertTokenizer(OffsetMappingMixin, TokenizerFilesMixin):
                 raise ValueError("token_ids_1 must be None when already_has_special_tokens=True")
             special = set(self.all_special_ids)
             return [1 if i in special else 0 for i in _as_id_list(token_ids_0)]
-        if token_ids_1 is None:
-            return [1] + [0] * len(token_ids_0) + [1]
-        return [1] + [0] * len(token_ids_0) + [1] + [0] * len(token_ids_1) + [1]
+        return special_tokens_mask(len(token_ids_0), None if token_ids_1 is None else len(token_ids_1))
 
     def create_token_type_ids_from_sequences(self, token_ids_0, token_ids_1=None) -> list[int]:
         """0 for ``[CLS] A [SEP]``, 1 for ``B [SEP]``."""
-        first = [0] * (len(token_ids_0) + 2)
-        return first if token_ids_1 is None else first + [1] * (len(token_ids_1) + 1)
+        return token_types(len(token_ids_0), None if token_ids_1 is None else len(token_ids_1))
 
     # === Encoding ===
     def encode(
@@ -555,151 +539,37 @@ class AlbertTokenizer(OffsetMappingMixin, TokenizerFilesMixin):
             pairs = _as_text_list(text_pair, "text_pair")
             if len(pairs) != len(texts):
                 raise ValueError(f"text has {len(texts)} items but text_pair has {len(pairs)}")
-        padding, truncation, max_length = self._strategies(padding, truncation, max_length)
-        if return_tensors not in (None, "np", "tf"):
-            raise ValueError(f"return_tensors must be None, 'np' or 'tf', got {return_tensors!r}")
-        want_types = True if return_token_type_ids is None else return_token_type_ids
-        want_mask = True if return_attention_mask is None else return_attention_mask
-
+        padding, truncation, max_length = resolve_options(
+            padding, truncation, max_length, return_tensors, self.model_max_length
+        )
         if return_offsets_mapping:
-            enc_a = [self._tokenize_with_offsets(t) for t in texts]
-            enc_b = [self._tokenize_with_offsets(t) for t in pairs] if pairs is not None else None
+            first = [self._tokenize_with_offsets(t) for t in texts]
+            second = [self._tokenize_with_offsets(t) for t in pairs] if pairs is not None else None
         else:
             ids_all = self._encode_many(texts + (pairs or []))
-            enc_a = [(i, None) for i in ids_all[: len(texts)]]
-            enc_b = [(i, None) for i in ids_all[len(texts) :]] if pairs is not None else None
-
-        rows = []
-        for k, (ids_a, off_a) in enumerate(enc_a):
-            ids_b, off_b = enc_b[k] if enc_b is not None else (None, None)
-            if truncation != "do_not_truncate" and max_length is not None:
-                n_special = self.num_special_tokens_to_add(ids_b is not None) if add_special_tokens else 0
-                na, nb = self._truncated_lengths(
-                    len(ids_a), None if ids_b is None else len(ids_b), max_length - n_special, truncation
-                )
-                ids_a, off_a = ids_a[:na], off_a[:na] if off_a is not None else None
-                if ids_b is not None:
-                    ids_b, off_b = ids_b[:nb], off_b[:nb] if off_b is not None else None
-            row = {}
-            if add_special_tokens:
-                row["input_ids"] = self.build_inputs_with_special_tokens(ids_a, ids_b)
-                types = self.create_token_type_ids_from_sequences(ids_a, ids_b)
-                special_mask = self.get_special_tokens_mask(ids_a, ids_b)
-                offsets = None
-                if off_a is not None:
-                    offsets = [(0, 0)] + off_a + [(0, 0)] + ((off_b + [(0, 0)]) if off_b is not None else [])
-            else:
-                row["input_ids"] = list(ids_a) + (list(ids_b) if ids_b is not None else [])
-                types = [0] * len(ids_a) + ([1] * len(ids_b) if ids_b is not None else [])
-                special_mask = [0] * len(row["input_ids"])
-                offsets = (off_a + off_b) if off_b is not None else off_a
-            if want_types:
-                row["token_type_ids"] = types
-            if want_mask:
-                row["attention_mask"] = [1] * len(row["input_ids"])
-            if return_special_tokens_mask:
-                row["special_tokens_mask"] = special_mask
-            if return_offsets_mapping:
-                row["offset_mapping"] = offsets
-            if return_length:
-                row["length"] = len(row["input_ids"])
-            rows.append(row)
-
-        self._pad(rows, padding, max_length, pad_to_multiple_of)
-        out = BatchEncoding({k: [r[k] for r in rows] for k in (rows[0] if rows else {"input_ids": 0})})
-        if not batched:
-            out = BatchEncoding({k: v[0] for k, v in out.items()})
-        if return_tensors is not None:
-            out = BatchEncoding(
-                {k: _to_tensor(v if batched else [v], k, return_tensors) for k, v in out.items()}
-            )
-        return out
-
-    def _strategies(self, padding, truncation, max_length):
-        if max_length is not None and (not isinstance(max_length, (int, np.integer)) or max_length <= 0):
-            raise ValueError(f"max_length must be a positive int, got {max_length!r}")
-        if padding is True:
-            padding = "longest"
-        elif padding is False or padding is None:
-            padding = "do_not_pad"
-        if padding not in PADDING_STRATEGIES:
-            raise ValueError(f"padding must be True, False or one of {PADDING_STRATEGIES}, got {padding!r}")
-        if truncation is None:
-            # HF: max_length without padding or truncation implies longest_first truncation
-            truncation = "longest_first" if max_length is not None and padding == "do_not_pad" else False
-        if truncation is True:
-            truncation = "longest_first"
-        elif truncation is False:
-            truncation = "do_not_truncate"
-        if truncation not in TRUNCATION_STRATEGIES:
-            raise ValueError(
-                f"truncation must be True, False or one of {TRUNCATION_STRATEGIES}, got {truncation!r}"
-            )
-        if max_length is None and (truncation != "do_not_truncate" or padding == "max_length"):
-            max_length = self.model_max_length
-        return padding, truncation, max_length
-
-    @staticmethod
-    def _truncated_lengths(la: int, lb: int | None, budget: int, strategy: str) -> tuple[int, int | None]:
-        """Lengths after HF's right-side truncation so that ``la + lb <= budget``."""
-        remove = la + (lb or 0) - budget
-        if remove <= 0:
-            return la, lb
-        if strategy == "only_second" and lb is None:
-            raise ValueError("truncation='only_second' needs a text_pair")
-        if strategy == "only_first" or (strategy == "longest_first" and lb is None):
-            if la <= remove:
-                raise ValueError(
-                    f"cannot truncate: {remove} tokens must go but the first sequence has {la} "
-                    f"(budget {budget} after special tokens); use another truncation strategy"
-                )
-            return la - remove, lb
-        if strategy == "only_second":
-            if lb <= remove:
-                raise ValueError(
-                    f"cannot truncate: {remove} tokens must go but the second sequence has {lb} "
-                    f"(budget {budget} after special tokens); use another truncation strategy"
-                )
-            return la, lb - remove
-        if budget < 0:
-            raise ValueError(f"max_length is too small for the special tokens (budget {budget})")
-        first = min(
-            abs(lb - la), remove
-        )  # longest_first, as HF: equalise, then split the rest (second gets more)
-        second = remove - first
-        if la > lb:
-            return la - first - second // 2, lb - (second - second // 2)
-        return la - second // 2, lb - first - (second - second // 2)
-
-    def _pad(self, rows: list[dict], padding: str, max_length: int | None, multiple: int | None) -> None:
-        if padding == "do_not_pad" or not rows:
-            return
-        target = max(len(r["input_ids"]) for r in rows) if padding == "longest" else max_length
-        if multiple:
-            target = -(-target // multiple) * multiple
-        fill = {
-            "input_ids": self.pad_token_id,
-            "token_type_ids": 0,
-            "attention_mask": 0,
-            "special_tokens_mask": 1,
-            "offset_mapping": (0, 0),
-        }
-        for r in rows:
-            n = target - len(r["input_ids"])
-            if n > 0:
-                for k, v in fill.items():
-                    if k in r:
-                        r[k] = r[k] + [v] * n
+            first = [(i, None) for i in ids_all[: len(texts)]]
+            second = [(i, None) for i in ids_all[len(texts) :]] if pairs is not None else None
+        return build_batch(
+            first,
+            second,
+            cls_id=self.cls_token_id,
+            sep_id=self.sep_token_id,
+            pad_id=self.pad_token_id,
+            add_special_tokens=add_special_tokens,
+            padding=padding,
+            truncation=truncation,
+            max_length=max_length,
+            pad_to_multiple_of=pad_to_multiple_of,
+            return_tensors=return_tensors,
+            return_token_type_ids=return_token_type_ids,
+            return_attention_mask=return_attention_mask,
+            return_special_tokens_mask=return_special_tokens_mask,
+            return_length=return_length,
+            batched=batched,
+        )
 
 
 # === Helpers ===
-def clean_up_tokenization(text: str) -> str:
-    """HF's ``clean_up_tokenization``: remove spaces before punctuation and English contractions."""
-    for a, b in CLEAN_UP_REPLACEMENTS:
-        text = text.replace(a, b)
-    return text
-
-
 def _tok(token) -> str:
     if not isinstance(token, str):
         raise TypeError(f"tokens must be str, got {type(token).__name__}: {token!r}")
@@ -737,23 +607,3 @@ def _as_text_list(value, name: str) -> list[str]:
         if not isinstance(v, str):
             raise TypeError(f"{name}[{i}] must be a str, got {type(v).__name__}: {v!r:.80}")
     return list(value)
-
-
-def _to_tensor(rows, key: str, kind: str):
-    lengths = {len(r) for r in rows} if key != "length" else set()
-    if len(lengths) > 1:
-        raise ValueError(
-            f"cannot make a {kind!r} tensor of {key!r}: sequences have lengths {sorted(lengths)}; "
-            "pass padding=True or padding='max_length'"
-        )
-    if key == "length":
-        arr = np.asarray(rows, dtype=np.int64)
-    else:
-        arr = np.asarray(rows, dtype=np.int64).reshape(
-            (len(rows), -1, 2) if key == "offset_mapping" else (len(rows), -1)
-        )
-    if kind == "np":
-        return arr
-    import tensorflow as tf  # only for return_tensors="tf"
-
-    return tf.constant(arr, dtype=tf.int32)
