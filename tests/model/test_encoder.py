@@ -1,8 +1,10 @@
-"""The encoder's compiled layer loop and gradient checkpointing (tf_albert/layers.py, issue 9).
+"""AlbertEncoder (tf_albert/model/encoder.py): its plain layer loop and the TensorFlow fast path
+(tf_albert/model/fast_loop.py: the compiled loop and gradient checkpointing).
 
 HF parity of every output (hidden states and attentions included, eager and XLA) is in test_parity.py;
-here: the graph stays one block deep whatever the depth, checkpointed gradients equal plain ones (also
-with dropout, whose masks the recomputation must redraw identically), and the option's plumbing.
+here: the fast path gives the plain loop's outputs and gradients, the graph stays one block deep whatever
+the depth, checkpointed gradients equal plain ones (also with dropout, whose masks the recomputation must
+redraw identically), and the option's plumbing.
 """
 
 import numpy as np
@@ -11,7 +13,9 @@ import tensorflow as tf
 
 import tf_albert
 from tests.helpers import random_ids, tiny_config
-from tf_albert.model.layers import AlbertEncoder, _checkpointed_repeat
+from tf_albert.model import fast_loop
+from tf_albert.model.encoder import AlbertEncoder
+from tf_albert.model.layers import attention_bias_from_mask
 
 
 def _op_count(fn, *args):
@@ -28,6 +32,106 @@ def test_graph_does_not_grow_with_depth():
         model.build()
         counts[layers] = _op_count(tf.function(lambda x, m=model: m(x)["last_hidden_state"]), ids)
     assert counts[2] == counts[12], counts
+
+
+def _encoder_step(encoder, x, attention_bias, jit, collect):
+    """Outputs of one traced training-mode call and the gradients (input and every weight) of a loss on
+    all of them: the last hidden state, and with `collect` every hidden state and attention map."""
+    variables = encoder.trainable_variables
+
+    @tf.function(jit_compile=jit)
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            last, hidden, attentions = encoder(x, attention_bias, output_hidden_states=collect,
+                                               output_attentions=collect, training=True)
+            loss = tf.reduce_mean(last * tf.cos(last))
+            outputs = {"last": last}
+            if collect:
+                loss += tf.add_n([tf.reduce_mean(tf.sin(h)) for h in hidden])
+                loss += tf.add_n([tf.reduce_mean(a * a) for a in attentions])
+                outputs.update(hidden=hidden, attentions=attentions)
+        return outputs, tape.gradient(loss, [x] + variables)
+
+    outputs, grads = step(x)
+    return tf.nest.map_structure(lambda t: t.numpy(), outputs), [g.numpy() for g in grads]
+
+
+def _spy(monkeypatch, name):
+    """Counts the calls of fast_loop.`name` (which still runs)."""
+    calls = []
+    original = getattr(fast_loop, name)
+
+    def counted(*args):
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(fast_loop, name, counted)
+    return calls
+
+
+def _assert_all_close(got, want):
+    assert tf.nest.map_structure(np.shape, got) == tf.nest.map_structure(np.shape, want)
+    for g, w in zip(tf.nest.flatten(got), tf.nest.flatten(want)):
+        np.testing.assert_allclose(g, w, atol=1e-6, rtol=0)
+
+
+# The default sharing (one block) and 2 groups of 2 inner blocks, traced without and with XLA.
+@pytest.mark.parametrize("groups, jit", [(1, False), (1, True), (2, False),
+                                         pytest.param(2, True, marks=pytest.mark.slow)])
+def test_fast_path_equals_the_plain_loop(groups, jit, monkeypatch):
+    config = tiny_config(num_hidden_layers=4, num_hidden_groups=groups, inner_group_num=groups)
+    encoder = AlbertEncoder(config)
+    encoder.build()
+    assert len(encoder.blocks) == groups * groups
+    x = tf.random.stateless_normal((2, 6, config.hidden_size), seed=(3, 4))
+    bias = attention_bias_from_mask(np.array([[1] * 6, [1] * 4 + [0] * 2]))
+
+    with monkeypatch.context() as m:
+        m.setattr(fast_loop, "compiled_loop_applies", lambda *args: False)
+        plain = _encoder_step(encoder, x, bias, jit, collect=True)
+        plain_last_only = _encoder_step(encoder, x, bias, jit, collect=False)
+    compiled_calls = _spy(monkeypatch, "compiled_layers")
+    checkpointed_calls = _spy(monkeypatch, "checkpointed_layers")
+
+    compiled = _encoder_step(encoder, x, bias, jit, collect=True)
+    assert len(compiled_calls) == 1
+    assert len(plain[0]["hidden"]) == len(plain[0]["attentions"]) + 1 == 4 * groups + 1
+    _assert_all_close(compiled, plain)
+
+    encoder.gradient_checkpointing = True
+    checkpointed = _encoder_step(encoder, x, bias, jit, collect=False)
+    assert len(checkpointed_calls) == 1
+    _assert_all_close(checkpointed, plain_last_only)
+    assert max(float(np.abs(g).max()) for g in checkpointed[1]) > 0
+
+
+def test_when_the_compiled_loop_runs(monkeypatch):
+    """Where it cannot or need not run, the encoder runs its plain loop: one layer per group (nothing to
+    loop), and XLA on a shape unknown at trace time (the loop's gradient would not compile)."""
+    calls = _spy(monkeypatch, "compiled_layers")
+    x = np.zeros((2, 5, 16), "float32")
+
+    def traced(encoder, jit, shape):
+        fn = tf.function(lambda h: encoder(h)[0], jit_compile=jit,
+                         input_signature=[tf.TensorSpec(shape, "float32")])
+        return fn(x)
+
+    looped = AlbertEncoder(tiny_config(num_hidden_layers=2))
+    one_per_group = AlbertEncoder(tiny_config(num_hidden_layers=2, num_hidden_groups=2))
+    runs = {
+        "static shape": (looped, True, (2, 5, 16)),
+        "dynamic shape, no XLA": (looped, False, (None, None, 16)),
+        "dynamic shape, XLA": (looped, True, (None, None, 16)),
+        "one layer per group": (one_per_group, False, (2, 5, 16)),
+    }
+    used = {}
+    for name, (encoder, jit, shape) in runs.items():
+        before = len(calls)
+        traced(encoder, jit, shape)
+        used[name] = len(calls) > before
+    assert used == {"static shape": True, "dynamic shape, no XLA": True, "dynamic shape, XLA": False,
+                    "one layer per group": False}
 
 
 def _grads(model, ids, labels, jit):
@@ -66,7 +170,7 @@ def test_recomputation_redraws_the_same_dropout_masks():
     encoder.build()
     group = encoder.albert_layer_groups[0]
     seeds = [tf.constant([11, 5], "int64")]
-    layer = encoder._layer_fn(group, training=True, seeds=seeds)
+    layer = fast_loop._layer(group, None, training=True, seeds=seeds)
     x = tf.random.stateless_normal((2, 6, config.hidden_size), seed=(1, 2))
     variables = encoder.trainable_variables
 
@@ -77,19 +181,19 @@ def test_recomputation_redraws_the_same_dropout_masks():
         tape.watch(x)
         h = x
         for i in range(3):
-            h = layer(h, None, tf.constant(i))[0]
+            h = layer(h, tf.constant(i))[0]
         reference = loss_of(h)
     want = tape.gradient(reference, [x] + variables)
     with tf.GradientTape() as tape:
         tape.watch(x)
-        loss = loss_of(_checkpointed_repeat(layer, 3, x, None, with_index=True))
+        loss = loss_of(fast_loop._checkpointed_repeat(layer, 3, x))
     got = tape.gradient(loss, [x] + variables)
     assert float(loss) == pytest.approx(float(reference), rel=1e-6)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, atol=1e-5)
     # The masks are real: a different seed gives a different output.
-    other = encoder._layer_fn(group, training=True, seeds=[tf.constant([12, 5], "int64")])
-    assert not np.allclose(other(x, None, tf.constant(0))[0], layer(x, None, tf.constant(0))[0])
+    other = fast_loop._layer(group, None, training=True, seeds=[tf.constant([12, 5], "int64")])
+    assert not np.allclose(other(x, tf.constant(0))[0], layer(x, tf.constant(0))[0])
 
 
 def test_checkpointing_with_dropout_trains_in_fit():

@@ -7,26 +7,8 @@ import json
 import os
 from typing import Any
 
+from tf_albert.model.activations import ACTIVATIONS  # checked here, so a bad config fails when it is made
 from tf_albert.utils.fileio import write_file_atomically
-
-# Activations the model understands, by their HF `hidden_act` names. The functions live in layers.py;
-# the names are here so a bad config fails when it is made, not deep inside a forward pass.
-ACTIVATIONS = (
-    "gelu",
-    "gelu_new",
-    "gelu_pytorch_tanh",
-    "gelu_fast",
-    "gelu_python",
-    "quick_gelu",
-    "relu",
-    "relu6",
-    "silu",
-    "swish",
-    "tanh",
-    "sigmoid",
-    "mish",
-    "linear",
-)
 
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
@@ -199,7 +181,9 @@ class AlbertConfig:
                 f"num_hidden_groups ({self.num_hidden_groups})"
             )
         if self.hidden_act not in ACTIVATIONS:
-            raise ValueError(f"hidden_act {self.hidden_act!r} is not supported; choose one of {ACTIVATIONS}")
+            raise ValueError(
+                f"hidden_act {self.hidden_act!r} is not supported; choose one of {', '.join(ACTIVATIONS)}"
+            )
         for name in _PROBABILITY_FIELDS:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
