@@ -360,6 +360,28 @@ def test_question_answering_long_context_windows(qa):
         qa(question=question, context=context, max_seq_len=max_seq_len, doc_stride=40)
 
 
+def test_question_answering_windows_are_the_training_windows(qa):
+    from tf_albert.training.qa import prepare_features
+
+    question = "What does the module return?"
+    context = " ".join(f"the module number {w} returns a list of files" for w in ["one", "two", "three", "four",
+                                                                                 "five", "six", "seven"])
+    example = {"question": question, "context": context}
+    n_question = len(qa.tokenizer(question, add_special_tokens=False)["input_ids"])
+    for max_seq_len, overlap in ((40, 12), (40, 0), (40, 40 - n_question - 4), (128, 64)):
+        params = qa._sanitize(qa._params, {"max_seq_len": max_seq_len, "doc_stride": overlap})
+        features = qa._prepare([example], params)[0]
+        # the pipeline's doc_stride is HF's (the overlap), training's is Google's (the step between window starts)
+        step = max_seq_len - n_question - 3 - overlap
+        train = prepare_features(qa.tokenizer, [example], max_length=max_seq_len, doc_stride=step,
+                                 max_query_length=max_seq_len, with_labels=False)
+        assert len(features) == len(train["input_ids"]) and len(features) > (2 if max_seq_len == 40 else 0)
+        assert [f.input_ids for f in features] == train["input_ids"]
+        assert [f.token_type_ids for f in features] == train["token_type_ids"]
+        assert [[None] * f.meta["context_start"] + f.meta["offsets"] + [None] for f in features] == train["offsets"]
+        assert features[-1].meta["offsets"][-1][1] == len(context)
+
+
 def test_question_answering_impossible_answer_and_span_rules_on_constructed_logits(qa):
     question, context = "Where is it?", "the module is in the library"
     features = qa._prepare([(question, context)], qa._params)[0]

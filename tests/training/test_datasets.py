@@ -7,6 +7,7 @@ import pytest
 
 from tests.helpers import FIXTURE_TOKENIZER
 from tf_albert.model.losses import IGNORE_INDEX
+from tf_albert.training import data_files as F
 from tf_albert.training import datasets as D
 from tf_albert.training import qa as Q
 
@@ -262,7 +263,7 @@ def test_qa_dataset_from_squad_json(tok, tmp_path):
     }
     path = tmp_path / "squad.json"
     path.write_text(json.dumps(squad))
-    rows = D.load_examples(str(path))
+    rows = F.load_examples(str(path))
     assert [r["id"] for r in rows] == ["a", "b"] and rows[1]["is_impossible"]
     ds = Q.question_answering_dataset(tok, rows, max_length=64, batch_size=2)
     x, y = next(iter(ds))
@@ -270,31 +271,3 @@ def test_qa_dataset_from_squad_json(tok, tmp_path):
     assert y["start_positions"].numpy()[1] == 0 and y["end_positions"].numpy()[1] == 0
     ids = x["input_ids"].numpy()[0]
     assert tok.decode(ids[y["start_positions"][0] : y["end_positions"][0] + 1]) == "ada lovelace"
-
-
-# --- files --------------------------------------------------------------------------------------------
-def test_load_examples_csv_tsv_jsonl_and_errors(tmp_path):
-    (tmp_path / "a.csv").write_text('text,label\nhello there,1\n"a, b",0\n')
-    (tmp_path / "a.tsv").write_text("sentence1\tsentence2\tlabel\nx\ty\t0.5\n")
-    (tmp_path / "a.jsonl").write_text('{"tokens": ["a", "b"], "ner_tags": ["O", "B"]}\n\n')
-    assert D.load_examples(str(tmp_path / "a.csv")) == [
-        {"text": "hello there", "label": "1"},
-        {"text": "a, b", "label": "0"},
-    ]
-    assert D.load_examples(str(tmp_path / "a.tsv"))[0]["sentence2"] == "y"
-    assert D.load_examples(str(tmp_path / "a.jsonl"))[0]["tokens"] == ["a", "b"]
-    (tmp_path / "bad.jsonl").write_text('{"a": 1}\nnot json\n')
-    with pytest.raises(ValueError, match="line 2 is not JSON"):
-        D.load_examples(str(tmp_path / "bad.jsonl"))
-    with pytest.raises(ValueError, match="unsupported data file"):
-        D.load_examples(
-            str(tmp_path / "a.csv").replace(".csv", ".txt") if (tmp_path / "a.txt").write_text("x") else ""
-        )
-    with pytest.raises(FileNotFoundError):
-        D.load_examples(str(tmp_path / "missing.csv"))
-    rows = [{"sentence": "x", "label": 1}]
-    assert D.pick_column(rows, None, D.TEXT_COLUMNS, "text") == "sentence"
-    with pytest.raises(
-        ValueError, match="column 'txt' not found; the data has columns \\['sentence', 'label'\\]"
-    ):
-        D.pick_column(rows, "txt", D.TEXT_COLUMNS, "text")

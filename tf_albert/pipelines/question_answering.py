@@ -3,7 +3,8 @@
 The rules are HF's (transformers 4 `QuestionAnsweringPipeline`, fast-tokenizer path):
 
 * each model row is `[CLS] question [SEP] context window [SEP]`; a context that does not fit in `max_seq_len`
-  tokens is read in windows that overlap by `doc_stride` tokens;
+  tokens is read in windows that overlap by `doc_stride` tokens (built by `tf_albert.utils.qa_windows`, as the
+  training windows are);
 * per window, start and end logits outside the context (question, `[SEP]`) are set to -10000 and each is
   softmaxed; a span's score is p(start) * p(end), for start <= end < start + `max_answer_len`;
 * `[CLS]`'s p(start) * p(end) is the "no answer" score; with `handle_impossible_answer` the lowest of it over the
@@ -21,6 +22,7 @@ import numpy as np
 
 from tf_albert.model.modeling import AlbertForQuestionAnswering
 from tf_albert.pipelines.base import Feature, Pipeline
+from tf_albert.utils.qa_windows import context_room, qa_windows
 
 _MASKED = -10000.0
 
@@ -136,7 +138,6 @@ class QuestionAnsweringPipeline(Pipeline):
 
     def _prepare(self, items, params):
         max_seq_len, doc_stride = self._lengths(params)
-        cls, sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
         out: list = []
         for i, item in enumerate(items):
             example = self._example(i, item)
@@ -146,29 +147,23 @@ class QuestionAnsweringPipeline(Pipeline):
             question, context = example
             q_ids = self.tokenizer(question, add_special_tokens=False)["input_ids"]
             enc = self.tokenizer(context, add_special_tokens=False, return_offsets_mapping=True)
-            c_ids, offsets = enc["input_ids"], [tuple(o) for o in enc["offset_mapping"]]
-            room = max_seq_len - len(q_ids) - 3
+            room = context_room(max_seq_len, len(q_ids))
             if room < 1:
                 out.append(ValueError(f"the question has {len(q_ids)} tokens, which leaves no room "
                                       f"for the context in max_seq_len={max_seq_len}"))
                 continue
-            starts = [0]
-            if len(c_ids) > room:
-                if doc_stride >= room:
-                    out.append(ValueError(
-                        f"doc_stride ({doc_stride}) must be smaller than the context tokens per "
-                        f"window ({room} = max_seq_len {max_seq_len} - {len(q_ids)} question tokens - 3)"))
-                    continue
-                while starts[-1] + room < len(c_ids):
-                    starts.append(starts[-1] + room - doc_stride)
-            features = []
-            head = [cls] + q_ids + [sep]
-            for s in starts:
-                window = c_ids[s:s + room]
-                features.append(Feature(
-                    head + window + [sep], [0] * len(head) + [1] * (len(window) + 1),
-                    meta={"context_start": len(head), "offsets": offsets[s:s + room]}))
-            out.append(features)
+            if len(enc["input_ids"]) > room and doc_stride >= room:
+                out.append(ValueError(
+                    f"doc_stride ({doc_stride}) must be smaller than the context tokens per "
+                    f"window ({room} = max_seq_len {max_seq_len} - {len(q_ids)} question tokens - 3)"))
+                continue
+            # HF's doc_stride is the overlap of consecutive windows: they start room - doc_stride tokens apart
+            windows = qa_windows(q_ids, enc["input_ids"], enc["offset_mapping"], max_length=max_seq_len,
+                                 step=room - doc_stride, cls_id=self.tokenizer.cls_token_id,
+                                 sep_id=self.tokenizer.sep_token_id)
+            out.append([Feature(w.input_ids, w.token_type_ids,
+                                meta={"context_start": w.context_start, "offsets": w.offsets})
+                        for w in windows])
         return out
 
     def _outputs(self, model, inputs):

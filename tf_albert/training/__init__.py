@@ -18,11 +18,11 @@ from tf_albert.training.callbacks import (
     fit_in_run_folder,
     fit_resumable,
 )
+from tf_albert.training.data_files import load_examples
 from tf_albert.training.datasets import (
     TASKS,
     align_labels,
     classification_dataset,
-    load_examples,
     make_dataset,
     multiple_choice_dataset,
     token_classification_dataset,

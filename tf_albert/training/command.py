@@ -11,6 +11,9 @@ import json
 import sys
 from collections.abc import Callable
 
+from tf_albert.training.callbacks import TrainingDivergedError
+from tf_albert.training.distribute import get_strategy
+
 JIT_CHOICES = {"auto": None, "on": True, "off": False}
 
 
@@ -29,8 +32,6 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 def run_options(args: argparse.Namespace) -> dict:
     """`strategy`, `jit_compile` and `verbose` for `finetune(...)` / `pretrain(...)` from the parsed options
     (call it inside `run_command`: an unknown strategy is a bad argument)."""
-    from tf_albert.training.distribute import get_strategy
-
     return {
         "strategy": get_strategy(args.strategy),
         "jit_compile": JIT_CHOICES[args.jit],
@@ -40,8 +41,6 @@ def run_options(args: argparse.Namespace) -> dict:
 
 def run_command(name: str, train: Callable[[], dict]) -> int:
     """Run `train()` and turn its outcome into the command's output and exit status."""
-    from tf_albert.training.callbacks import TrainingDivergedError
-
     try:
         results = train()
     except (ValueError, TypeError, FileNotFoundError) as e:

@@ -1,4 +1,4 @@
-"""Fine-tuning data: Python lists, CSV or JSONL → `tf.data` pipelines that `model.fit` takes as they are.
+"""Fine-tuning data: lists of texts and labels → `tf.data` pipelines that `model.fit` takes as they are.
 
 Every builder tokenizes once (Python, `AlbertTokenizer`), then returns a `tf.data.Dataset` of
 `(features, labels)` batches — or `features` alone when there are no labels — that is shuffled (when
@@ -12,108 +12,21 @@ for TPUs/XLA), and prefetched:
 * `multiple_choice_dataset`: a context with N choices → inputs [B, N, L], `labels` [B];
 * `question_answering_dataset` (in `tf_albert.training.qa`): SQuAD-style examples in sliding windows.
 
-`load_examples(path)` reads CSV/TSV/JSONL/JSON rows; `dataset_from_file(task, path, tokenizer)` does both.
+Reading CSV/TSV/JSONL/JSON/SQuAD files into rows is `tf_albert.training.data_files`' job.
 """
 
 from __future__ import annotations
 
 import bisect
-import csv
-import json
-import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from tf_albert.model.losses import IGNORE_INDEX
+from tf_albert.tasks import TRAINING_TASKS
 
-TASKS = (
-    "classification",
-    "regression",
-    "multi_label",
-    "token_classification",
-    "multiple_choice",
-    "question_answering",
-)
-
-# Column names tried in order when none is given (GLUE, SWAG, CoNLL and SQuAD conventions).
-TEXT_COLUMNS = ("text", "sentence", "sentence1", "premise", "question1", "startphrase")
-PAIR_COLUMNS = ("text_pair", "sentence2", "hypothesis", "question2")
-LABEL_COLUMNS = ("label", "labels", "score")
-WORD_COLUMNS = ("tokens", "words")
-TAG_COLUMNS = ("ner_tags", "tags", "labels", "label")
-CONTEXT_COLUMNS = ("context", "sent1", "startphrase", "text")
-QUESTION_COLUMNS = ("question", "sent2")
-CHOICE_COLUMNS = ("choices", "endings", "options")
-
-
-# === Reading files ===
-def load_examples(path) -> list[dict]:
-    """Rows of a `.csv`, `.tsv`, `.jsonl` (one JSON object per line) or `.json` file (a list of objects, or
-    `{"data": [...]}`; a SQuAD file is returned as its flat question list, see `qa.read_squad`).
-
-    Example:
-    >>> load_examples("train.csv")[0]  # doctest: +SKIP
-    {'text': 'a fine film', 'label': '1'}
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"data file not found: {path!r}")
-    lower = path.lower()
-    if lower.endswith((".csv", ".tsv")):
-        with open(path, encoding="utf-8", newline="") as f:
-            rows = list(csv.DictReader(f, delimiter="\t" if lower.endswith(".tsv") else ","))
-        if not rows:
-            raise ValueError(f"{path!r} has no rows (a header line and at least one row are needed)")
-        return rows
-    if lower.endswith(".jsonl"):
-        rows = []
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except ValueError as e:
-                        raise ValueError(f"{path!r} line {n} is not JSON: {e}") from None
-                    if not isinstance(rows[-1], dict):
-                        raise ValueError(
-                            f"{path!r} line {n} must be a JSON object, got {type(rows[-1]).__name__}"
-                        )
-        return rows
-    if lower.endswith(".json"):
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        if isinstance(data, dict) and isinstance(data.get("data"), list):
-            if data["data"] and isinstance(data["data"][0], dict) and "paragraphs" in data["data"][0]:
-                from tf_albert.training.qa import flatten_squad
-
-                return flatten_squad(data)
-            data = data["data"]
-        if not isinstance(data, list):
-            raise ValueError(f"{path!r} must hold a list of objects (or {{'data': [...]}})")
-        return data
-    raise ValueError(f"unsupported data file {path!r}: use .csv, .tsv, .jsonl or .json")
-
-
-def pick_column(
-    rows: Sequence[Mapping], given: str | None, candidates: Sequence[str], what: str, required: bool = True
-) -> str | None:
-    """The column to use: `given` (checked), else the first of `candidates` present in the first row."""
-    if not rows:
-        raise ValueError("no examples")
-    keys = list(rows[0].keys())
-    if given is not None:
-        if given not in rows[0]:
-            raise ValueError(f"{what} column {given!r} not found; the data has columns {keys}")
-        return given
-    for name in candidates:
-        if name in rows[0]:
-            return name
-    if required:
-        raise ValueError(
-            f"no {what} column: give one (tried {list(candidates)}); the data has columns {keys}"
-        )
-    return None
+#: The training tasks (the kinds of labelled data), from the one task vocabulary.
+TASKS = TRAINING_TASKS
 
 
 # === Label vocabularies ===

@@ -13,38 +13,30 @@ import os
 import sys
 import time
 
+import keras
 import numpy as np
 
 from tf_albert.checkpoints.resolve import local_path
+from tf_albert.model import modeling
+from tf_albert.tasks import TRAINING_MODEL_CLASS_NAMES, training_task
+from tf_albert.tokenization.tokenizer import AlbertTokenizer
+from tf_albert.training import data_files as F
 from tf_albert.training import datasets as D
 from tf_albert.training import metrics as M
 from tf_albert.training import qa as Q
+from tf_albert.training.callbacks import fit_in_run_folder
 from tf_albert.training.command import add_run_arguments, run_command, run_options
+from tf_albert.training.distribute import is_chief, strategy_scope
+from tf_albert.training.optimization import create_optimizer
+from tf_albert.training.pretrain import has_accelerator
 
-TASK_MODELS = {
-    "classification": "AlbertForSequenceClassification",
-    "regression": "AlbertForSequenceClassification",
-    "multi_label": "AlbertForSequenceClassification",
-    "token_classification": "AlbertForTokenClassification",
-    "multiple_choice": "AlbertForMultipleChoice",
-    "question_answering": "AlbertForQuestionAnswering",
-}
+#: training task → model class name (the one task vocabulary's table).
+TASK_MODELS = TRAINING_MODEL_CLASS_NAMES
 PROBLEM_TYPES = {
     "classification": "single_label_classification",
     "regression": "regression",
     "multi_label": "multi_label_classification",
 }
-
-
-def _rows(source):
-    if isinstance(source, (str, os.PathLike)):
-        return D.load_examples(source)
-    if isinstance(source, dict) and "data" in source:
-        return Q.flatten_squad(source)
-    rows = list(source)
-    if not rows or not isinstance(rows[0], dict):
-        raise TypeError("data must be a file path or a non-empty list of dicts (one per example)")
-    return rows
 
 
 def _words(value):
@@ -63,7 +55,7 @@ def _choices(row, column):
         if keys:
             return [row[k] for k in keys]
     raise ValueError(
-        f"no choices column: give choices_column (tried {list(D.CHOICE_COLUMNS)} and "
+        f"no choices column: give choices_column (tried {list(F.CHOICE_COLUMNS)} and "
         f"ending0/choice0/option0...); the data has columns {list(row)}"
     )
 
@@ -84,8 +76,7 @@ def build_dataset(
     pad_to_multiple_of: int | None = None,
 ):
     """The dataset of one split for `task`, plus what evaluation needs (label2id, gold labels, QA windows)."""
-    if task not in D.TASKS:
-        raise ValueError(f"task must be one of {D.TASKS}, got {task!r}")
+    training_task(task)
     c = dict(columns or {})
     kw = dict(batch_size=batch_size, shuffle=training, seed=seed, pad_to_multiple_of=pad_to_multiple_of)
     if task == "question_answering":
@@ -100,8 +91,8 @@ def build_dataset(
         )
         return ds, {"features": ds.features}
     if task == "token_classification":
-        wc = D.pick_column(rows, c.get("text"), D.WORD_COLUMNS, "words")
-        lc = D.pick_column(rows, c.get("label"), D.TAG_COLUMNS, "tags")
+        wc = F.pick_column(rows, c.get("text"), F.WORD_COLUMNS, "words")
+        lc = F.pick_column(rows, c.get("label"), F.TAG_COLUMNS, "tags")
         words = [_words(r[wc]) for r in rows]
         tags = [_words(r[lc]) for r in rows]
         ds = D.token_classification_dataset(
@@ -109,10 +100,10 @@ def build_dataset(
         )
         return ds, {"label2id": ds.label2id}
     if task == "multiple_choice":
-        cc = D.pick_column(rows, c.get("text"), D.CONTEXT_COLUMNS, "context")
-        qc = D.pick_column(rows, c.get("question"), D.QUESTION_COLUMNS, "question", required=False)
-        ch = D.pick_column(rows, c.get("choices"), D.CHOICE_COLUMNS, "choices", required=False)
-        lc = D.pick_column(rows, c.get("label"), D.LABEL_COLUMNS, "label")
+        cc = F.pick_column(rows, c.get("text"), F.CONTEXT_COLUMNS, "context")
+        qc = F.pick_column(rows, c.get("question"), F.QUESTION_COLUMNS, "question", required=False)
+        ch = F.pick_column(rows, c.get("choices"), F.CHOICE_COLUMNS, "choices", required=False)
+        lc = F.pick_column(rows, c.get("label"), F.LABEL_COLUMNS, "label")
         labels = [int(r[lc]) for r in rows]
         ds = D.multiple_choice_dataset(
             tokenizer,
@@ -124,9 +115,9 @@ def build_dataset(
             **kw,
         )
         return ds, {"labels": np.array(labels)}
-    tc = D.pick_column(rows, c.get("text"), D.TEXT_COLUMNS, "text")
-    pc = D.pick_column(rows, c.get("text_pair"), D.PAIR_COLUMNS, "text pair", required=False)
-    lc = D.pick_column(rows, c.get("label"), D.LABEL_COLUMNS, "label")
+    tc = F.pick_column(rows, c.get("text"), F.TEXT_COLUMNS, "text")
+    pc = F.pick_column(rows, c.get("text_pair"), F.PAIR_COLUMNS, "text pair", required=False)
+    lc = F.pick_column(rows, c.get("label"), F.LABEL_COLUMNS, "label")
     labels = [r[lc] for r in rows]
     if task == "multi_label":
         labels = [_words(v) if isinstance(v, str) else list(v) for v in labels]
@@ -227,17 +218,7 @@ def finetune(
     >>> rows = [{"text": "a fine film", "label": 1}, {"text": "dull and long", "label": 0}] * 8
     >>> metrics = finetune("classification", rows, "out/sst", epochs=2, batch_size=4)  # doctest: +SKIP
     """
-    import keras
-
-    from tf_albert.model import modeling
-    from tf_albert.tokenization.tokenizer import AlbertTokenizer
-    from tf_albert.training.callbacks import fit_in_run_folder
-    from tf_albert.training.distribute import is_chief, strategy_scope
-    from tf_albert.training.optimization import create_optimizer
-    from tf_albert.training.pretrain import has_accelerator
-
-    if task not in TASK_MODELS:
-        raise ValueError(f"task must be one of {tuple(TASK_MODELS)}, got {task!r}")
+    training_task(task)
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if not 0.0 <= float(warmup_ratio) < 1.0:
@@ -256,7 +237,7 @@ def finetune(
     if label_names is not None:
         label2id = {str(n): i for i, n in enumerate(label_names)}
 
-    train_rows = _rows(train)
+    train_rows = F.read_rows(train)
     common = dict(
         columns=columns,
         max_length=max_length,
@@ -270,7 +251,7 @@ def finetune(
         task, train_rows, tokenizer, training=True, label2id=label2id, **common
     )
     label2id = train_extras.get("label2id") or label2id
-    eval_rows = _rows(eval) if eval is not None else train_rows
+    eval_rows = F.read_rows(eval) if eval is not None else train_rows
     eval_ds, eval_extras = build_dataset(
         task, eval_rows, tokenizer, training=False, label2id=label2id, **common
     )

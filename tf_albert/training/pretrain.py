@@ -24,7 +24,15 @@ import time
 
 import numpy as np
 
+from tf_albert.model.config import AlbertConfig
+from tf_albert.model.losses import IGNORE_INDEX
+from tf_albert.model.modeling import AlbertForPreTraining
+from tf_albert.tokenization.tokenizer import AlbertTokenizer, preprocess_text
+from tf_albert.training.callbacks import fit_in_run_folder
 from tf_albert.training.command import add_run_arguments, run_command, run_options
+from tf_albert.training.distribute import is_chief, strategy_scope
+from tf_albert.training.metrics import MaskedAccuracy
+from tf_albert.training.optimization import create_optimizer
 from tf_albert.training.pretraining_data import (
     PretrainingDataConfig,
     corpus_files,
@@ -84,8 +92,6 @@ def train_sentencepiece(
     """
     import sentencepiece as spm
 
-    from tf_albert.tokenization.tokenizer import AlbertTokenizer, preprocess_text
-
     if not isinstance(vocab_size, int) or vocab_size < 16:
         raise ValueError(f"vocab_size must be an int >= 16, got {vocab_size!r}")
     os.makedirs(output_dir, exist_ok=True)
@@ -127,8 +133,6 @@ def train_sentencepiece(
 
 def resolve_config(config=None, vocab_size: int | None = None, overrides: dict | None = None):
     """An `AlbertConfig` from None (the tiny default), a preset name, a config.json or a model folder."""
-    from tf_albert.model.config import AlbertConfig
-
     if config is None:
         base = AlbertConfig(**TINY_CONFIG)
     elif isinstance(config, AlbertConfig):
@@ -152,8 +156,6 @@ def evaluate_pretraining(model, dataset, steps: int | None = None) -> dict:
     {'mlm_accuracy': ..., 'sop_accuracy': ..., 'mlm_loss': ..., 'sop_loss': ..., 'examples': ...}
     """
     import tensorflow as tf
-
-    from tf_albert.model.losses import IGNORE_INDEX
 
     @tf.function(autograph=False)
     def step(x):
@@ -254,13 +256,6 @@ def pretrain(
     """
     import keras
     import tensorflow as tf
-
-    from tf_albert.model.modeling import AlbertForPreTraining
-    from tf_albert.tokenization.tokenizer import AlbertTokenizer
-    from tf_albert.training.callbacks import fit_in_run_folder
-    from tf_albert.training.distribute import is_chief, strategy_scope
-    from tf_albert.training.metrics import MaskedAccuracy
-    from tf_albert.training.optimization import create_optimizer
 
     start_time = time.time()
     if not isinstance(num_train_steps, int) or num_train_steps < 1:

@@ -3,7 +3,8 @@ start/end logits to answer texts, scored with SQuAD's exact match and F1.
 
 A context longer than fits beside the question is cut into windows of context tokens; consecutive windows
 start `doc_stride` tokens apart (Google's `run_squad.py` meaning of doc_stride: the step, so windows
-overlap by `window - doc_stride` tokens). Each window is `[CLS] question [SEP] context-window [SEP]`.
+overlap by `window - doc_stride` tokens). Each window is `[CLS] question [SEP] context-window [SEP]`, built by
+`tf_albert.utils.qa_windows` as the question-answering pipeline's are.
 A training window whose span does not contain the whole answer is labelled with the `[CLS]` position 0
 ("no answer here"), as are unanswerable questions (SQuAD 2.0).
 """
@@ -17,32 +18,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-
-# === Reading ===
-def flatten_squad(data: Mapping) -> list[dict]:
-    """SQuAD JSON (`{"data": [{"paragraphs": [{"context", "qas": [...]}]}]}`) → flat examples
-    `{"id", "question", "context", "answers": {"text": [...], "answer_start": [...]}, "is_impossible"}`."""
-    out = []
-    for article in data.get("data", []):
-        for paragraph in article.get("paragraphs", []):
-            context = paragraph["context"]
-            for qa in paragraph.get("qas", []):
-                answers = qa.get("answers", [])
-                out.append(
-                    {
-                        "id": str(qa.get("id", len(out))),
-                        "question": qa["question"],
-                        "context": context,
-                        "answers": {
-                            "text": [a["text"] for a in answers],
-                            "answer_start": [int(a["answer_start"]) for a in answers],
-                        },
-                        "is_impossible": bool(qa.get("is_impossible", not answers)),
-                    }
-                )
-    return out
+from tf_albert.training.data_files import flatten_squad
+from tf_albert.training.datasets import make_dataset
+from tf_albert.utils.qa_windows import context_room, qa_windows
 
 
+# === Examples ===
 def normalize_examples(examples: Sequence[Mapping]) -> list[dict]:
     """Checks examples and brings answers to the `{"text": [...], "answer_start": [...]}` layout (a list of
     `{"text", "answer_start"}` dicts is accepted too)."""
@@ -120,13 +101,11 @@ def prepare_features(
     contexts = tokenizer(
         [e["context"] for e in examples], add_special_tokens=False, return_offsets_mapping=True
     )
-    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     out = collections.defaultdict(list)
     for i, ex in enumerate(examples):
         q = questions[i][:max_query_length]
         ctx_ids, ctx_off = contexts["input_ids"][i], contexts["offset_mapping"][i]
-        window = max_length - len(q) - 3
-        if window < 1:
+        if context_room(max_length, len(q)) < 1:
             raise ValueError(
                 f"max_length {max_length} leaves no room for context after a question of "
                 f"{len(q)} tokens; raise max_length or lower max_query_length"
@@ -140,31 +119,29 @@ def prepare_features(
             last = next((t for t in range(len(ctx_off) - 1, -1, -1) if ctx_off[t][0] < a_end), None)
             if first is not None and last is not None and first <= last:
                 answer_tokens = (first, last)
-        start = 0
-        while True:
-            length = min(window, len(ctx_ids) - start)
-            ids = [cls_id] + q + [sep_id] + ctx_ids[start : start + length] + [sep_id]
-            offset0 = len(q) + 2  # position of the window's first context token
-            out["input_ids"].append(ids)
-            out["token_type_ids"].append([0] * offset0 + [1] * (length + 1))
-            out["attention_mask"].append([1] * len(ids))
-            out["offsets"].append(
-                [None] * offset0 + [tuple(o) for o in ctx_off[start : start + length]] + [None]
-            )
+        windows = qa_windows(
+            q,
+            ctx_ids,
+            ctx_off,
+            max_length=max_length,
+            step=doc_stride,
+            cls_id=tokenizer.cls_token_id,
+            sep_id=tokenizer.sep_token_id,
+        )
+        for window in windows:
+            out["input_ids"].append(window.input_ids)
+            out["token_type_ids"].append(window.token_type_ids)
+            out["attention_mask"].append([1] * len(window))
+            out["offsets"].append(window.row_offsets())
             out["example_index"].append(i)
             if with_labels:
                 s = e = 0
-                if (
-                    answer_tokens is not None
-                    and start <= answer_tokens[0]
-                    and answer_tokens[1] < start + length
-                ):
-                    s, e = answer_tokens[0] - start + offset0, answer_tokens[1] - start + offset0
+                if answer_tokens is not None:
+                    p0, p1 = (window.position_of(t) for t in answer_tokens)
+                    if p0 is not None and p1 is not None:  # the whole answer is in this window
+                        s, e = p0, p1
                 out["start_positions"].append(s)
                 out["end_positions"].append(e)
-            if start + length >= len(ctx_ids):
-                break
-            start += min(length, doc_stride)
     out["examples"] = examples
     return dict(out)
 
@@ -187,8 +164,6 @@ def question_answering_dataset(
     >>> ds = question_answering_dataset(tok, squad_examples, batch_size=16, shuffle=True)  # doctest: +SKIP
     >>> model.fit(ds)  # doctest: +SKIP
     """
-    from tf_albert.training.datasets import make_dataset
-
     features = prepare_features(tokenizer, examples, max_length, doc_stride, max_query_length, with_labels)
     labels = None
     if with_labels:
