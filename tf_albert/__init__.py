@@ -19,11 +19,10 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tf_albert.model.config import PRESETS, AlbertConfig  # noqa: E402
+from tf_albert.model.encoder import AlbertEncoder, AlbertMainLayer  # noqa: E402
 from tf_albert.model.layers import (  # noqa: E402
     AlbertAttention,
     AlbertEmbeddings,
-    AlbertEncoder,
-    AlbertMainLayer,
     AlbertMLMHead,
     AlbertPooler,
     AlbertSOPHead,

@@ -19,7 +19,14 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from tf_albert.export.saved_model import export_saved_model  # noqa: E402
+from tf_albert.model.modeling import AlbertForSequenceClassification  # noqa: E402
+from tf_albert.pipelines import pipeline  # noqa: E402
+from tf_albert.tokenization.tokenizer import AlbertTokenizer  # noqa: E402
 
 SEED_SENTENCE = "Plants create [MASK] through a process known as photosynthesis."
 
@@ -50,8 +57,6 @@ def make_polarity_data(seed: int):
 
 
 def _fill_mask(model_name: str) -> None:
-    from tf_albert.pipelines import pipeline
-
     unmasker = pipeline("fill-mask", model=model_name)
     print(f'1. fill-mask with {model_name}: "{SEED_SENTENCE}"')
     for result in unmasker(SEED_SENTENCE, top_k=5):
@@ -59,10 +64,6 @@ def _fill_mask(model_name: str) -> None:
 
 
 def _fine_tune(model_name: str, epochs: int, seed: int):
-    import keras
-
-    from tf_albert import AlbertForSequenceClassification, AlbertTokenizer
-
     keras.utils.set_random_seed(seed)
     tokenizer = AlbertTokenizer.from_pretrained(model_name)
     model = AlbertForSequenceClassification.from_pretrained(
@@ -88,10 +89,6 @@ def _fine_tune(model_name: str, epochs: int, seed: int):
 
 
 def _export_round_trip(model, tokenizer, x_test) -> float:
-    import tensorflow as tf
-
-    from tf_albert.export import export_saved_model
-
     try:
         import tensorflow_text  # noqa: F401
 

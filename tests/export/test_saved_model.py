@@ -733,7 +733,7 @@ def test_versions_overwrite_and_atomic_writes(small_model, tmp_path, monkeypatch
 def test_cli_exports_a_keras_file_and_a_model_folder(small_model, tmp_path, capsys):
     import tensorflow as tf
 
-    from tf_albert.export import main
+    from tf_albert.export.cli import main
 
     source = tmp_path / "src" / "my-clf.keras"
     source.parent.mkdir()

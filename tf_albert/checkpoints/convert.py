@@ -27,6 +27,7 @@ import numpy as np
 from tf_albert.checkpoints import api, formats, hub, loading
 from tf_albert.checkpoints.resolve import resolve_path
 from tf_albert.model import modeling
+from tf_albert.tokenization.tokenizer import AlbertTokenizer
 
 TOL = 1e-5
 _VOCAB_FILES = ("spiece.model", "30k-clean.model")
@@ -161,8 +162,6 @@ def convert(src: str, dst: str, *, model_class: str | None = None, weights_forma
             vocab = None
     tok = None
     if vocab is not None:
-        from tf_albert.tokenization.tokenizer import AlbertTokenizer
-
         tok = AlbertTokenizer.from_pretrained(os.path.dirname(vocab) if os.path.basename(vocab) == "spiece.model"
                                               else vocab)
     api.save_pretrained(model, dst, tokenizer=tok)

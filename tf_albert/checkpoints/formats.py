@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from tf_albert.checkpoints import google_tf1, hf_pytorch, hf_tf
 from tf_albert.checkpoints.tensors import TensorSource
+from tf_albert.model.config import AlbertConfig
 
 CONFIG_NAME = "config.json"
 WEIGHTS_FORMATS = ("safetensors", "h5", "bin", "tf1")
@@ -96,8 +97,6 @@ def find_checkpoint(path: str, weights_format: str | None = None) -> Checkpoint:
 
 def read_config(checkpoint: Checkpoint, **overrides):
     """The checkpoint's AlbertConfig (Google's `albert_config.json` translated), with overrides applied."""
-    from tf_albert.model.config import AlbertConfig
-
     if checkpoint.config_file is None:
         names = (google_tf1.GOOGLE_CONFIG_NAME + " or " + CONFIG_NAME) if checkpoint.is_google else CONFIG_NAME
         raise FileNotFoundError(f"no {names} next to the weights in {checkpoint.folder}")

@@ -37,6 +37,7 @@ import re
 import numpy as np
 
 from tf_albert.checkpoints.tensors import Entry, TensorSource
+from tf_albert.model.config import AlbertConfig
 
 GOOGLE_CONFIG_NAME = "albert_config.json"
 GOOGLE_VOCAB_NAME = "30k-clean.model"
@@ -178,8 +179,6 @@ def open_tf1(prefix: str, config=None) -> TensorSource:
 
 def read_config(path: str, **overrides):
     """`albert_config.json` → AlbertConfig, with Google's `gelu` (tanh form) as HF's `gelu_new`."""
-    from tf_albert.model.config import AlbertConfig
-
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)

@@ -28,11 +28,11 @@ inputs of different shapes or a sequence longer than ``max_position_embeddings``
 ``InvalidArgumentError`` naming the value, also with ``jit_compile=True``, where these checks run in an outer,
 uncompiled function (XLA drops Assert ops).
 
-Modules: :mod:`~tf_albert.export.saved_model` (options, ids signature, writing),
-:mod:`~tf_albert.export.text` (text signatures), :mod:`~tf_albert.export.cli` (``tf-albert export``).
+Modules: :mod:`~tf_albert.export.signatures` (names, the ids signature), :mod:`~tf_albert.export.saved_model`
+(options, writing, inspecting), :mod:`~tf_albert.export.text` (text signatures), :mod:`~tf_albert.export.cli`
+(``tf-albert export``; not imported here: the command line sits above the library).
 """
 
-from tf_albert.export.cli import main
 from tf_albert.export.saved_model import (
     ID_INPUTS,
     IDS_SIGNATURE,
@@ -49,7 +49,6 @@ __all__ = [
     "ID_INPUTS",
     "TEXT_SIGNATURE",
     "export_saved_model",
-    "main",
     "ops_outside_core",
     "signature_op_types",
 ]

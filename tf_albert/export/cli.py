@@ -7,15 +7,14 @@ import json
 import os
 import sys
 
+import keras
+
 from tf_albert.export.saved_model import METADATA_FILE, export_saved_model, ops_outside_core
+from tf_albert.model.modeling import MODEL_CLASSES, AlbertPreTrainedModel
 
 
 def _load_model(source: str, head: str | None):
     """A `.keras` file, or anything `from_pretrained` takes (a model folder, a TF1 checkpoint, a hub id)."""
-    import keras
-
-    from tf_albert.model.modeling import MODEL_CLASSES, AlbertPreTrainedModel
-
     if source.endswith(".keras"):
         if not os.path.isfile(source):
             raise FileNotFoundError(f"no such .keras file: {source}")

@@ -36,7 +36,7 @@ import os
 
 import tensorflow as tf
 
-from tf_albert.export.saved_model import LABELS_FILE, TEXT_SIGNATURE, ensure_shapes
+from tf_albert.export.signatures import LABELS_FILE, TEXT_SIGNATURE, ensure_shapes
 from tf_albert.model import losses
 from tf_albert.tasks import model_task_of
 from tf_albert.tokenization.rules import CLEAN_UP_REPLACEMENTS

@@ -2,11 +2,14 @@
 
 * `config`: `AlbertConfig` and the presets;
 * `layers`: embeddings, attention, `TransformerBlock`, pooler, MLM and SOP heads;
-* `encoder`: groups of shared blocks, run `num_hidden_layers` times (and the compiled fast path);
+* `encoder`: groups of shared blocks, run `num_hidden_layers` times, and `AlbertMainLayer`;
+* `fast_loop`: the TensorFlow fast path of that loop (compiled `tf.while_loop`, gradient checkpointing);
+* `activations`: the one table of `hidden_act` names;
 * `base`: `AlbertPreTrainedModel` (inputs, checks, own loss, fit hooks); `modeling`: `AlbertModel` + six heads;
 * `losses`, `validation` (input checks), `distribution` (tf.distribute inside `fit`).
 
-Nothing here imports the checkpoint readers' callers, export, pipelines, training or the CLI.
+Nothing here imports export, pipelines, training or the CLI; `base` calls `checkpoints.api` for the thin
+`from_pretrained` / `save_pretrained` methods (which finds the classes through the Keras registry: no circle).
 """
 
 from tf_albert.model.config import PRESETS, AlbertConfig

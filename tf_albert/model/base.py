@@ -20,7 +20,9 @@ from keras import ops
 
 from tf_albert.checkpoints import api as checkpoint_api
 from tf_albert.model import distribution, validation
-from tf_albert.model.layers import AlbertMainLayer, as_config
+from tf_albert.model.encoder import AlbertMainLayer
+from tf_albert.model.layers import as_config
+from tf_albert.utils import keras_hooks
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "inputs_embeds")
 # Keys a tokenizer may add to a batch that are not model inputs; ignored in dict inputs.
@@ -28,7 +30,7 @@ _TOKENIZER_ONLY_KEYS = ("special_tokens_mask", "offset_mapping", "overflow_to_sa
 
 
 @keras.saving.register_keras_serializable(package="tf_albert")
-class AlbertPreTrainedModel(keras.Model):
+class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
     """Base of every ALBERT model: input handling, validation, the model's own loss, (de)serialisation.
 
     Subclasses set `label_names` (the HF argument names of their labels), `main_output` (the output that
@@ -44,7 +46,7 @@ class AlbertPreTrainedModel(keras.Model):
 
     def __init__(self, config, **kwargs):
         super().__init__(**kwargs)
-        self._allow_non_tensor_positional_args = True  # nested lists of ids are accepted like arrays
+        keras_hooks.accept_nested_lists(self)  # nested lists of ids are accepted like arrays
         self.config = as_config(config)
         self.albert = AlbertMainLayer(
             self.config, add_pooling_layer=self.add_pooling_layer, name="albert", dtype=self.dtype_policy
@@ -268,7 +270,7 @@ class AlbertPreTrainedModel(keras.Model):
         return {names[0]: y}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        if getattr(self, "_compile_loss", None) is not None:
+        if keras_hooks.user_compiled_loss(self) is not None:
             # The user compiled with a loss of their own: give it the head's main output.
             main = y_pred[self.main_output] if isinstance(y_pred, Mapping) else y_pred
             return super().compute_loss(x, y, main, sample_weight, training)
@@ -295,12 +297,12 @@ class AlbertPreTrainedModel(keras.Model):
     def test_step(self, data):
         return distribution.rank1_logs(super().test_step(data))
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        strategy = getattr(self, "_distribute_strategy", None)
+    def symbolic_build_batch(self, iterator, data_batch):
+        strategy = keras_hooks.distribute_strategy(self)
         if strategy is not None and iterator is not None and data_batch is None \
-                and distribution.in_multi_worker_mode(strategy):
+                and keras_hooks.is_multi_worker(strategy):
             data_batch, iterator = distribution.local_first_batch(strategy, iterator), None
-        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        return data_batch, iterator
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         if isinstance(y_pred, Mapping):

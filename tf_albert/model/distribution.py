@@ -18,6 +18,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from tf_albert.utils import keras_hooks
+
 
 def _tf():
     if keras.backend.backend() != "tensorflow":
@@ -41,8 +43,7 @@ def in_multi_worker_mode(strategy=None) -> bool:
     if tf is None:
         return False
     strategy = strategy if strategy is not None else tf.distribute.get_strategy()
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and \
-        strategy.extended._in_multi_worker_mode()
+    return keras_hooks.is_multi_worker(strategy)
 
 
 def local_first_batch(strategy, iterator):

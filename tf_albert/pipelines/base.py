@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tf_albert.checkpoints.resolve import resolve_path
+from tf_albert.model.modeling import AlbertPreTrainedModel
+from tf_albert.tokenization.tokenizer import AlbertTokenizer
 
 logger = logging.getLogger("tf_albert.pipelines")
 
@@ -101,8 +103,6 @@ def resolve_model_path(name) -> str:
 
 def load_tokenizer(tokenizer, model_path: str | None):
     """An AlbertTokenizer from an instance, a folder / spiece.model / hub id, or the model's own folder."""
-    from tf_albert.tokenization.tokenizer import AlbertTokenizer
-
     if tokenizer is not None and not isinstance(tokenizer, (str, os.PathLike)):
         needed = ("convert_ids_to_tokens", "decode", "mask_token_id", "cls_token_id", "sep_token_id")
         missing = [n for n in needed if not hasattr(tokenizer, n)]
@@ -219,8 +219,6 @@ class Pipeline:
 
     # --- construction --------------------------------------------------------------------------------------
     def _load(self, model, tokenizer):
-        from tf_albert.model.modeling import AlbertPreTrainedModel
-
         if isinstance(model, AlbertPreTrainedModel):
             if not isinstance(model, self.model_classes):
                 names = " or ".join(c.__name__ for c in self.model_classes)
