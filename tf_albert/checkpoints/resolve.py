@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 
 from tf_albert.checkpoints import hub
-from tf_albert.pretrained import embedded_model_path
+from tf_albert.pretrained import EMBEDDED_MODELS, embedded_model_path
 from tf_albert.utils.fileio import recover_folder
 
 
@@ -54,8 +54,8 @@ def resolve_path(name_or_path, *, files: str = "model", download: bool = True, w
         return path
     path = os.fspath(name_or_path)
     if looks_local(path) or not hub.is_hub_id(path):
-        raise FileNotFoundError(f"{what} not found: {path!r} is not a local folder or file, nor an embedded model "
-                                "('tf-albert-tiny'), nor a hub id such as 'albert/albert-base-v2'")
+        raise FileNotFoundError(f"{what} not found: {path!r} is not a local folder or file, nor a hub id such as "
+                                f"'albert/albert-base-v2', nor an embedded model ({', '.join(EMBEDDED_MODELS)})")
     if not download:
         return path
     if files == "model":
