@@ -31,8 +31,8 @@ def looks_local(path: str) -> bool:
 def local_path(name_or_path) -> str | None:
     """The local file/folder `name_or_path` names (an existing path or an embedded model), else None."""
     if not isinstance(name_or_path, (str, os.PathLike)):
-        raise TypeError(f"expected a folder, a file or a hub id (str), got {type(name_or_path).__name__}: "
-                        f"{name_or_path!r}")
+        raise TypeError(f"name_or_path must be a folder, a file or a hub id (str), got "
+                        f"{type(name_or_path).__name__}: {name_or_path!r}")
     path = os.fspath(name_or_path)
     if not os.path.exists(path):
         recover_folder(path)  # a save killed mid-swap (where folders cannot be exchanged) set it aside
@@ -54,8 +54,8 @@ def resolve_path(name_or_path, *, files: str = "model", download: bool = True, w
         return path
     path = os.fspath(name_or_path)
     if looks_local(path) or not hub.is_hub_id(path):
-        raise FileNotFoundError(f"{what} not found: {path!r} is not a local folder or file, nor a hub id such as "
-                                f"'albert/albert-base-v2', nor an embedded model ({', '.join(EMBEDDED_MODELS)})")
+        raise FileNotFoundError(f"{what} not found: {path!r} is not a local folder or file, nor a hub id such "
+                                f"as 'albert/albert-base-v2', nor an embedded model ({', '.join(EMBEDDED_MODELS)})")
     if not download:
         return path
     if files == "model":
