@@ -158,3 +158,51 @@ def model_folders(root) -> dict:
         _built[name] = model.save_pretrained(os.path.join(str(root), name), tokenizer=tokenizer,
                                              formats=("safetensors",))
     return _built
+
+
+# --- issue-16 format fixtures (tests/fixtures/formats, see its README) ---
+FORMATS = os.path.join(FIXTURES, "formats")
+
+
+def materialize_format(name: str, dest: str) -> str:
+    """A copy of tests/fixtures/formats/<name> at `dest`, *.gz unpacked; KerasHub presets get their
+    vocabulary.spm (the fixture spiece.model) and keras_hub_mlm the backbone files of keras_hub."""
+    src = os.path.join(FORMATS, name)
+    for root, _, files in os.walk(src):
+        out = os.path.join(dest, os.path.relpath(root, src))
+        os.makedirs(out, exist_ok=True)
+        for f in files:
+            if f.endswith(".gz"):
+                with gzip.open(os.path.join(root, f), "rb") as g, open(os.path.join(out, f[:-3]), "wb") as w:
+                    shutil.copyfileobj(g, w)
+            else:
+                shutil.copy(os.path.join(root, f), os.path.join(out, f))
+    if name == "keras_hub_mlm":
+        backbone = materialize_format("keras_hub", os.path.join(dest, ".backbone"))
+        for f in os.listdir(backbone):
+            if not f.startswith("task."):
+                shutil.move(os.path.join(backbone, f), os.path.join(dest, f))
+        shutil.rmtree(backbone)
+    if name.startswith("keras_hub") and not os.path.exists(os.path.join(dest, "assets")):
+        os.makedirs(os.path.join(dest, "assets", "tokenizer"))
+        shutil.copy(SPM, os.path.join(dest, "assets", "tokenizer", "vocabulary.spm"))
+    return dest
+
+
+def format_outputs(stage: str) -> dict:
+    """{"<fixture>/<key>": array} computed by the reference library of `stage` (hf5, keras_hub, tf2)."""
+    data = np.load(os.path.join(FORMATS, f"{stage}.npz"))
+    return {k: data[k] for k in data.files}
+
+
+def format_ids() -> dict:
+    """The reference tokenizers' ids on the hard-string corpus (tokenizer_json, wordpiece, keras_hub)."""
+    with gzip.open(os.path.join(FORMATS, "tokenizers.json.gz"), "rt", encoding="utf-8") as f:
+        return json.load(f)
+
+
+def tokenizer_corpus() -> dict:
+    """The hard-string corpus of tests/fixtures/tokenizer: {"singles": [...], "pairs": [(a, b), ...]}."""
+    with gzip.open(os.path.join(FIXTURE_TOKENIZER, "expected.json.gz"), "rt", encoding="utf-8") as f:
+        data = json.load(f)
+    return {"singles": data["corpus"] + data["long_corpus"], "pairs": [tuple(p) for p in data["pairs"]]}

@@ -22,7 +22,7 @@ B, L = 2, 7
 
 EXPECTED_OUTPUTS = {
     AlbertModel: {"last_hidden_state": (B, L, 16), "pooler_output": (B, 16)},
-    AlbertForPreTraining: {"prediction_logits": (B, L, 99), "sop_logits": (B, 2)},
+    AlbertForPreTraining: {"prediction_logits": (B, L, 99), "sop_logits": (B, 3)},  # num_labels, as HF
     AlbertForMaskedLM: {"logits": (B, L, 99)},
     AlbertForSequenceClassification: {"logits": (B, 3)},
     AlbertForMultipleChoice: {"logits": (B, 4)},
@@ -103,7 +103,7 @@ def test_head_parameter_counts():
     pooler = 16 * 16 + 16
     mlm = 16 * 8 + 8 + 2 * 8 + 99  # dense H→E, LayerNorm(E), decoder bias (decoder matrix is tied)
     expected = {
-        AlbertForPreTraining: n + mlm + 16 * 2 + 2,
+        AlbertForPreTraining: n + mlm + 16 * 3 + 3,  # the SOP head has num_labels outputs, as HF's
         AlbertForMaskedLM: n - pooler + mlm,
         AlbertForSequenceClassification: n + 16 * 3 + 3,
         AlbertForMultipleChoice: n + 16 + 1,

@@ -1,11 +1,13 @@
-"""`tf-albert convert SRC DST`: any supported ALBERT checkpoint → our folder (HF layout, loads everywhere).
+"""`tf-albert convert SRC DST`: any supported ALBERT checkpoint → an HF-layout folder (or KerasHub preset).
 
-SRC is a local folder or file in any of the four shapes (HF safetensors / pytorch_model.bin / tf_model.h5,
-Google TF1), or a hub id. DST receives config.json, model.safetensors, tf_model.h5 and the tokenizer files when
-SRC has a SentencePiece model (`spiece.model`, Google's `30k-clean.model`). Progress goes to stderr; the summary
+SRC is a local folder or file in any shape `formats` reads (HF safetensors / pytorch_model.bin / tf_model.h5,
+Google TF1, TF2 Model Garden checkpoints and TF Hub TF2 SavedModels, KerasHub presets), or a hub id. DST
+receives config.json, model.safetensors, tf_model.h5 and the tokenizer files when SRC has a tokenizer (a
+SentencePiece model, an HF tokenizer.json, a WordPiece vocab.txt, a KerasHub preset's vocabulary.spm); with
+`--to keras_hub` it receives a KerasHub backbone preset instead. Progress goes to stderr; the summary
 names the model class, parameter count, what was loaded / newly initialised / unused, and two self-checks:
 
-* round trip: DST loaded back (from model.safetensors and from tf_model.h5) gives the same outputs;
+* round trip: DST loaded back (from model.safetensors and tf_model.h5, or the preset) gives the same outputs;
 * reference: when the source framework is installed (transformers + PyTorch for HF PyTorch files, transformers
   4 + PyTorch for Google TF1 via `load_tf_weights_in_albert`), its outputs against ours (max-abs-diff).
 
@@ -13,6 +15,7 @@ Example (shell):
 
     tf-albert convert ./albert_base_v2_tf1 ./albert-base-v2-tf
     tf-albert convert albert/albert-base-v2 ./albert-base-v2 --model-class masked_lm
+    tf-albert convert ./albert-base-v2 ./albert_base_keras_hub --to keras_hub
 """
 
 from __future__ import annotations
@@ -30,7 +33,11 @@ from tf_albert.model import modeling
 from tf_albert.tokenization.tokenizer import AlbertTokenizer
 
 TOL = 1e-5
-_VOCAB_FILES = ("spiece.model", "30k-clean.model")
+TARGETS = {"hf": api.SAVE_FORMATS, "keras_hub": (api.KERAS_HUB,)}  # --to: what save_pretrained writes
+_RELOAD = {"hf": ("safetensors", "h5"), "keras_hub": ("keras_hub",)}  # --to: the round trip reloads these
+_NO_REFERENCE = {"h5": "reading tf_model.h5 with transformers needs tf-keras in another process",
+                 "tf2": "Model Garden's own code is checked against in tests/checkpoints/test_tf2.py",
+                 "keras_hub": "KerasHub's outputs are checked against in tests/checkpoints/test_keras_hub.py"}
 
 
 class Progress:
@@ -96,6 +103,8 @@ def _max_diff(a: dict, b: dict) -> float:
 def _reference(checkpoint, model, batch, ours) -> str:
     """Max-abs-diff against the source framework, or why it was not run."""
     cls_name = type(model).__name__
+    if checkpoint.format in _NO_REFERENCE:
+        return f"skipped ({_NO_REFERENCE[checkpoint.format]})"
     try:
         import torch
         import transformers
@@ -123,7 +132,7 @@ def _reference(checkpoint, model, batch, ours) -> str:
             return f"skipped (transformers' TF1 reader cannot map this checkpoint into {cls_name}: {e})"
         ref.eval()
     else:
-        return "skipped (reading tf_model.h5 with transformers needs tf-keras in another process)"
+        return "skipped (no reference reader for this format)"
     with torch.no_grad():
         result = ref(**to_torch)
     theirs = {k: getattr(result, k).numpy() for k in ours if getattr(result, k, None) is not None}
@@ -133,10 +142,24 @@ def _reference(checkpoint, model, batch, ours) -> str:
     return f"max-abs-diff {diff:.2e} vs transformers {transformers.__version__} {cls_name} ({'ok' if diff <= TOL else 'FAIL'})"
 
 
+def _source_tokenizer(folder: str, explicit: str | None):
+    """The tokenizer to save with the weights: `explicit` (a file or folder), else the one in the source
+    folder (any kind `AlbertTokenizer.from_pretrained` reads), else None."""
+    if explicit is not None:
+        return AlbertTokenizer.from_pretrained(explicit)
+    try:
+        return AlbertTokenizer.from_pretrained(folder)
+    except FileNotFoundError:
+        return None
+
+
 def convert(src: str, dst: str, *, model_class: str | None = None, weights_format: str | None = None,
             tokenizer: str | None = None, check: bool = True, hub_options: dict | None = None,
-            stream=None) -> dict:
-    """Converts SRC into the folder DST; returns the summary as a dict (also printed to `stream`)."""
+            stream=None, to: str = "hf") -> dict:
+    """Converts SRC into the folder DST (`to`: "hf" or "keras_hub"); returns the summary as a dict (also
+    printed to `stream`)."""
+    if to not in TARGETS:
+        raise ValueError(f"to must be one of {sorted(TARGETS)}, got {to!r}")
     stream = stream or sys.stdout
     start = time.time()
     path = resolve_path(src, files="model", **(hub_options or {}))
@@ -153,18 +176,19 @@ def convert(src: str, dst: str, *, model_class: str | None = None, weights_forma
         model.build()
         info = loading.load_weights(model, source, progress=Progress(f"loading {checkpoint.format}"))
     model.loading_info = info
-    vocab = tokenizer or next((os.path.join(checkpoint.folder, n) for n in _VOCAB_FILES
-                               if os.path.isfile(os.path.join(checkpoint.folder, n))), None)
-    if vocab is None and hub.is_hub_id(os.fspath(src)) and not os.path.exists(os.fspath(src)):
+    tok = _source_tokenizer(checkpoint.folder, tokenizer)
+    if tok is None and hub.is_hub_id(os.fspath(src)) and not os.path.exists(os.fspath(src)):
         try:
-            vocab = os.path.join(hub.download_tokenizer(os.fspath(src), **(hub_options or {})), "spiece.model")
+            folder = hub.download_tokenizer(os.fspath(src), **(hub_options or {}))
+            tok = AlbertTokenizer.from_pretrained(folder)
         except OSError:
-            vocab = None
-    tok = None
-    if vocab is not None:
-        tok = AlbertTokenizer.from_pretrained(os.path.dirname(vocab) if os.path.basename(vocab) == "spiece.model"
-                                              else vocab)
-    api.save_pretrained(model, dst, tokenizer=tok)
+            tok = None
+    if tok is not None and type(tok).__name__ == "KerasHubAlbertTokenizer" and to == "hf":
+        info.notes.append("the KerasHub tokenizer is saved as an HF AlbertTokenizer (do_lower_case=False, "
+                          "keep_accents=True); HF applies its text rules, so its ids differ from KerasHub's "
+                          "on text with quotes or digits before commas")
+    vocab = None if tok is None else f"{type(tok).__name__} from {tokenizer or checkpoint.folder}"
+    api.save_pretrained(model, dst, tokenizer=tok, formats=TARGETS[to])
     summary = {
         "source": os.fspath(src), "format": checkpoint.format, "model_class": cls.__name__,
         "parameters": int(model.count_params()), "loaded": info.loaded, "missing": info.missing_keys,
@@ -175,7 +199,7 @@ def convert(src: str, dst: str, *, model_class: str | None = None, weights_forma
         batch = _batch(model)
         ours = _outputs(model, batch)
         round_trip = []
-        for fmt in ("safetensors", "h5"):
+        for fmt in _RELOAD[to]:
             reloaded = cls.from_pretrained(dst, weights_format=fmt)
             round_trip.append(_max_diff(ours, _outputs(reloaded, batch)))
         summary["round_trip_max_abs_diff"] = max(round_trip)
@@ -200,7 +224,8 @@ def _print_summary(s: dict, info, stream) -> None:
     w(f"  tokenizer        {s['tokenizer'] or 'none found (pass --tokenizer PATH to add one)'}\n")
     w(f"  files            {', '.join(s['files'])}\n")
     if "round_trip_max_abs_diff" in s:
-        w(f"  round trip       max-abs-diff {s['round_trip_max_abs_diff']:.2e} (safetensors and tf_model.h5 reloaded)\n")
+        diff = s["round_trip_max_abs_diff"]
+        w(f"  round trip       max-abs-diff {diff:.2e} (the saved weights reloaded)\n")
         w(f"  reference check  {s['reference_check']}\n")
     w(f"  time             {s['seconds']} s\n")
 
@@ -209,13 +234,17 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     """The `convert` arguments (the CLI adds them to its `convert` subcommand)."""
 
     parser = parser or argparse.ArgumentParser(prog="tf-albert convert", description=__doc__.split("\n\n")[0])
-    parser.add_argument("src", help="checkpoint folder/file (HF safetensors, .bin, tf_model.h5, Google TF1) or hub id")
+    parser.add_argument("src", help="checkpoint folder/file (HF safetensors, .bin, tf_model.h5, Google TF1, "
+                        "TF2 Model Garden / TF Hub SavedModel, KerasHub preset) or hub id")
     parser.add_argument("dst", help="output folder (replaced atomically; other files in it are kept)")
     parser.add_argument("--model-class", default="auto", choices=["auto", *modeling.MODEL_CLASSES],
                         help="head to build (default: from config.json's architectures, else from the weights)")
     parser.add_argument("--weights-format", choices=formats.WEIGHTS_FORMATS,
                         help="which weights to read when SRC holds several")
-    parser.add_argument("--tokenizer", help="SentencePiece model to include (default: the one in SRC)")
+    parser.add_argument("--tokenizer", help="tokenizer file or folder to include (default: the one in SRC)")
+    parser.add_argument("--to", choices=sorted(TARGETS), default="hf",
+                        help="hf: config.json + model.safetensors + tf_model.h5 (default); keras_hub: a "
+                             "KerasHub backbone preset (AlbertBackbone.from_preset loads it)")
     parser.add_argument("--no-check", action="store_true", help="skip the round-trip and reference checks")
     parser.add_argument("--local-files-only", action="store_true", help="hub ids: use the local cache only")
     parser.add_argument("--revision", help="hub ids: branch, tag or commit")
@@ -227,7 +256,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         summary = convert(args.src, args.dst, model_class=args.model_class, weights_format=args.weights_format,
-                          tokenizer=args.tokenizer, check=not args.no_check,
+                          tokenizer=args.tokenizer, check=not args.no_check, to=args.to,
                           hub_options={"local_files_only": args.local_files_only, "revision": args.revision})
     except (OSError, ValueError, TypeError, ImportError) as e:
         print(f"tf-albert convert: error: {e}", file=sys.stderr)

@@ -163,7 +163,7 @@ def open_tf1(prefix: str, config=None) -> TensorSource:
         sample = ", ".join(sorted(shapes)[:5])
         raise ValueError(
             f"{prefix} has no variables with Google's ALBERT names (bert/..., cls/...); found {sample}... "
-            "TF2 object-based checkpoints (e.g. from the TF Model Garden) are not supported"
+            "nor a TF2 checkpoint of the TF Model Garden's AlbertEncoder (see tf_albert.checkpoints.tf2)"
         )
     mapping = "albert.encoder.embedding_hidden_mapping_in"
     if config is not None and f"{mapping}.weight" not in source.entries and config.embedding_size == config.hidden_size:

@@ -4,8 +4,13 @@
 * `encoding`: ids → model inputs (pairs and special tokens, truncation, padding, `BatchEncoding`, tensors);
 * `rules`: the text rules themselves, each written once (lower-casing, whitespace, accents, `<digit>,`);
 * `offsets`: `return_offsets_mapping`; `files`: reading and writing tokenizer folders;
+* `fast`: `AlbertTokenizerFast` (an HF `tokenizer.json`, run by `tokenizers`); `wordpiece`:
+  `AlbertWordPieceTokenizer` (a BERT `vocab.txt`); `keras_hub`: `KerasHubAlbertTokenizer` (a KerasHub
+  preset's SentencePiece model, run as KerasHub runs it); `common`: the interface they share with
+  `AlbertTokenizer`;
 * `layer`: `AlbertTokenizerLayer`, the same tokenization in-graph (tensorflow-text), loaded on first use;
-  `unigram`: its SentencePiece Viterbi in TF ops.
+  `unigram`: its SentencePiece Viterbi in TF ops; `wordpiece_layer`: `AlbertWordPieceLayer` (WordPiece
+  in-graph).
 
 `from tf_albert.tokenization import AlbertTokenizer` is the public path (as in tf_albert 0.1).
 """
@@ -13,7 +18,9 @@
 from __future__ import annotations
 
 from tf_albert.tokenization.encoding import BatchEncoding
+from tf_albert.tokenization.fast import AlbertTokenizerFast
 from tf_albert.tokenization.files import GOOGLE_VOCAB_FILE, VOCAB_FILE
+from tf_albert.tokenization.keras_hub import KerasHubAlbertTokenizer
 from tf_albert.tokenization.rules import (
     SPIECE_UNDERLINE,
     char_tables,
@@ -22,14 +29,19 @@ from tf_albert.tokenization.rules import (
     preprocess_text,
 )
 from tf_albert.tokenization.tokenizer import AlbertTokenizer
+from tf_albert.tokenization.wordpiece import AlbertWordPieceTokenizer
 
 __all__ = [
     "GOOGLE_VOCAB_FILE",
     "SPIECE_UNDERLINE",
     "VOCAB_FILE",
     "AlbertTokenizer",
+    "AlbertTokenizerFast",
     "AlbertTokenizerLayer",
+    "AlbertWordPieceLayer",
+    "AlbertWordPieceTokenizer",
     "BatchEncoding",
+    "KerasHubAlbertTokenizer",
     "char_tables",
     "clean_up_tokenization",
     "lower_per_char",
@@ -43,4 +55,8 @@ def __getattr__(name: str):
         from tf_albert.tokenization.layer import AlbertTokenizerLayer
 
         return AlbertTokenizerLayer
+    if name == "AlbertWordPieceLayer":
+        from tf_albert.tokenization.wordpiece_layer import AlbertWordPieceLayer
+
+        return AlbertWordPieceLayer
     raise AttributeError(f"module 'tf_albert.tokenization' has no attribute {name!r}")

@@ -3,6 +3,12 @@
 A folder holds the SentencePiece model (`spiece.model`, or `30k-clean.model` in Google's releases) and,
 when HF wrote it, `tokenizer_config.json`, `special_tokens_map.json` and `added_tokens.json`. What we write
 transformers v4 and v5 both load. Files are written atomically (temp file, then rename).
+
+Folders without a SentencePiece model at the top are read by the tokenizer that fits them: an HF
+`tokenizer.json` by `fast.AlbertTokenizerFast` (HF's fast-tokenizer ids), a BERT `vocab.txt` by
+`wordpiece.AlbertWordPieceTokenizer`, and a KerasHub preset's `assets/tokenizer/vocabulary.spm` by
+`keras_hub.KerasHubAlbertTokenizer`: plain SentencePiece like KerasHub's, which neither lower-cases nor
+strips accents nor applies HF's other text rules.
 """
 
 from __future__ import annotations
@@ -12,10 +18,15 @@ import os
 from typing import Any
 
 from tf_albert.checkpoints.resolve import resolve_path
+from tf_albert.tokenization import fast, wordpiece
 from tf_albert.utils.fileio import write_file_atomically
 
 VOCAB_FILE = "spiece.model"
 GOOGLE_VOCAB_FILE = "30k-clean.model"  # name used in Google's ALBERT TF-Hub / tar.gz releases
+KERAS_HUB_VOCAB_FILE = os.path.join("assets", "tokenizer", "vocabulary.spm")  # KerasHub presets
+#: Tokenizer classes of folder kinds that are defined downstream of this module and register themselves when
+#: imported (`tokenization/__init__` imports them): "keras_hub" -> keras_hub.KerasHubAlbertTokenizer.
+FOLDER_CLASSES: dict[str, type] = {}
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
 ADDED_TOKENS_FILE = "added_tokens.json"
@@ -74,9 +85,20 @@ class TokenizerFilesMixin:
             ),
             None,
         )
+        if vocab is None and os.path.isfile(os.path.join(path, KERAS_HUB_VOCAB_FILE)):
+            # KerasHub's tokenizer neither lower-cases nor strips accents
+            options = {"do_lower_case": False, "keep_accents": True, **kwargs}
+            keras_hub_cls = FOLDER_CLASSES.get("keras_hub", cls)
+            return keras_hub_cls(vocab_file=os.path.join(path, KERAS_HUB_VOCAB_FILE), **options)
+        if vocab is None and fast.is_hf_tokenizer_json(os.path.join(path, fast.TOKENIZER_FILE)):
+            return fast.AlbertTokenizerFast.from_pretrained(path, **kwargs)
+        if vocab is None and os.path.isfile(os.path.join(path, wordpiece.VOCAB_FILE)):
+            return wordpiece.AlbertWordPieceTokenizer.from_pretrained(path, **kwargs)
         if vocab is None:
             raise FileNotFoundError(
-                f"no SentencePiece model in {path!r}: expected {VOCAB_FILE!r} or {GOOGLE_VOCAB_FILE!r}"
+                f"no tokenizer in {path!r}: expected a SentencePiece model ({VOCAB_FILE!r} or "
+                f"{GOOGLE_VOCAB_FILE!r}), an HF {fast.TOKENIZER_FILE!r}, a WordPiece "
+                f"{wordpiece.VOCAB_FILE!r} or a KerasHub preset's {KERAS_HUB_VOCAB_FILE!r}"
             )
         config: dict[str, Any] = {}
         for name in (SPECIAL_TOKENS_MAP_FILE, TOKENIZER_CONFIG_FILE):  # the config file wins

@@ -1,0 +1,156 @@
+"""HF fast-tokenizer folders: `tokenizer.json` (Unigram model + normaliser + pre-tokenizer), no spiece.model.
+
+transformers v5 saves ALBERT tokenizers this way, and v4's `AlbertTokenizerFast.save_pretrained(...,
+legacy_format=False)` too. Such a folder is tokenized the way HF's fast tokenizer tokenizes it, which is not
+always the way HF's SentencePiece tokenizer tokenizes the `spiece.model` it came from (the two differ on,
+e.g., `"e.g."` when `.` is a user-defined piece, and on `"9,"`). So the file is run by the library that
+defines it, `tokenizers` (`pip install tf_albert[tokenizers]`), and this class only adds the `AlbertTokenizer`
+interface: pairs, truncation, padding, tensors (`tokenization.common`). The in-graph `AlbertTokenizerLayer`
+does not read these folders (it reproduces the SentencePiece tokenizer's rules, not the `tokenizers`
+pipeline).
+
+Example (a toy Unigram model; real folders come from `save_pretrained` of transformers):
+>>> import os, tempfile, tokenizers
+>>> from tf_albert.tokenization.fast import AlbertTokenizerFast
+>>> pieces = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]", "▁", "▁a", "b", "▁ab"]
+>>> tk = tokenizers.Tokenizer(tokenizers.models.Unigram([(p, -1.0) for p in pieces], unk_id=1))
+>>> tk.normalizer = tokenizers.normalizers.Lowercase()
+>>> tk.pre_tokenizer = tokenizers.pre_tokenizers.Metaspace()
+>>> folder = tempfile.mkdtemp()
+>>> _ = AlbertTokenizerFast(tk).save_pretrained(folder)
+>>> sorted(os.listdir(folder))
+['tokenizer.json', 'tokenizer_config.json']
+>>> tok = AlbertTokenizerFast.from_pretrained(folder)
+>>> tok("AB a", "b")["input_ids"], tok.tokenize("AB a")
+([2, 8, 6, 3, 5, 7, 3], ['▁ab', '▁a'])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from tf_albert.tokenization.common import (
+    DEFAULT_MODEL_MAX_LENGTH,
+    SPECIAL_TOKEN_ATTRIBUTES,
+    VocabTokenizerBase,
+)
+from tf_albert.utils.fileio import write_file_atomically
+
+TOKENIZER_FILE = "tokenizer.json"
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+ALBERT_SPECIAL = {
+    "bos_token": "[CLS]",
+    "eos_token": "[SEP]",
+    "unk_token": "<unk>",
+    "sep_token": "[SEP]",
+    "pad_token": "<pad>",
+    "cls_token": "[CLS]",
+    "mask_token": "[MASK]",
+}
+_MISSING = "reading a tokenizer.json needs the `tokenizers` package: pip install tf_albert[tokenizers]"
+
+
+def _tokenizers():
+    try:  # optional dependency: only tokenizer.json folders need it
+        import tokenizers
+    except ImportError:
+        raise ImportError(_MISSING) from None
+    return tokenizers
+
+
+def is_hf_tokenizer_json(path: str) -> bool:
+    """True for HF's `tokenizer.json` (it has a "model"); KerasHub writes a Keras config by that name."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("model"), dict)
+
+
+def _content(token):
+    return token.get("content") if isinstance(token, dict) else token
+
+
+class AlbertTokenizerFast(VocabTokenizerBase):
+    """An HF `tokenizer.json` with the `AlbertTokenizer` interface; ids identical to HF's fast tokenizer.
+
+    Args:
+        tokenizer_object: a `tokenizers.Tokenizer`.
+        model_max_length: int. Used by truncation/padding without `max_length`.
+        **special_tokens: `bos_token`, ..., `mask_token` (ALBERT's by default, where the vocabulary has them).
+    """
+
+    def __init__(self, tokenizer_object, model_max_length: int = DEFAULT_MODEL_MAX_LENGTH, **special_tokens):
+        tokenizers = _tokenizers()
+        if not isinstance(tokenizer_object, tokenizers.Tokenizer):
+            raise TypeError(
+                f"tokenizer_object must be a tokenizers.Tokenizer, got {type(tokenizer_object).__name__}"
+            )
+        unknown = sorted(set(special_tokens) - set(SPECIAL_TOKEN_ATTRIBUTES))
+        if unknown:
+            raise TypeError(
+                f"unknown argument(s) {unknown}; special tokens are {list(SPECIAL_TOKEN_ATTRIBUTES)}"
+            )
+        self._tk = tokenizer_object
+        self._tk.no_truncation()
+        self._tk.no_padding()
+        vocab = self._tk.get_vocab(with_added_tokens=True)
+        special = {k: _content(special_tokens.get(k, v)) for k, v in ALBERT_SPECIAL.items()}
+        special = {k: (t if t in vocab or k in special_tokens else None) for k, t in special.items()}
+        self._init_vocab(vocab, special, model_max_length)
+
+    @classmethod
+    def from_pretrained(cls, path: str, **kwargs) -> AlbertTokenizerFast:
+        """From a folder holding `tokenizer.json` (and maybe `tokenizer_config.json`), or the file itself."""
+        path = os.fspath(path)
+        file = os.path.join(path, TOKENIZER_FILE) if os.path.isdir(path) else path
+        if not os.path.isfile(file):
+            raise FileNotFoundError(f"no {TOKENIZER_FILE} in {path!r}")
+        if not is_hf_tokenizer_json(file):
+            raise ValueError(f'{file} is not an HF tokenizer.json (no "model" in it)')
+        try:
+            tk = _tokenizers().Tokenizer.from_file(file)
+        except Exception as e:  # tokenizers raises its own Exception type for bad files
+            raise ValueError(f"cannot read {file}: {e}") from None
+        options = {}
+        config_file = os.path.join(os.path.dirname(file), TOKENIZER_CONFIG_FILE)
+        if os.path.isfile(config_file):
+            with open(config_file, encoding="utf-8") as f:
+                config = json.load(f)
+            options = {k: _content(config[k]) for k in SPECIAL_TOKEN_ATTRIBUTES if config.get(k)}
+            length = config.get("model_max_length")
+            if isinstance(length, int) and 0 < length < 1e12:  # HF's "unset" is 1e30
+                options["model_max_length"] = length
+        options.update(kwargs)
+        return cls(tk, **options)
+
+    def save_pretrained(self, save_directory: str) -> tuple[str, ...]:
+        """Writes `tokenizer.json` and `tokenizer_config.json` (both atomically); HF loads the folder."""
+        os.makedirs(save_directory, exist_ok=True)
+        config = {
+            "tokenizer_class": "AlbertTokenizer",
+            "model_max_length": self.model_max_length,
+            **self._special,
+        }
+        files = (
+            write_file_atomically(os.path.join(save_directory, TOKENIZER_FILE), self._tk.to_str()),
+            write_file_atomically(
+                os.path.join(save_directory, TOKENIZER_CONFIG_FILE),
+                json.dumps(config, indent=2, sort_keys=True) + "\n",
+            ),
+        )
+        return files
+
+    def _encode_one(self, text: str):
+        enc = self._tk.encode(text, add_special_tokens=False)
+        return list(enc.ids), [tuple(o) for o in enc.offsets]
+
+    def _decode_ids(self, ids, skip_special_tokens, **kwargs) -> str:
+        return self._tk.decode(ids, skip_special_tokens=skip_special_tokens)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(vocab_size={self.vocab_size}, model_max_length={self.model_max_length})"
+        )
