@@ -10,7 +10,7 @@
   `AlbertTokenizer`;
 * `layer`: `AlbertTokenizerLayer`, the same tokenization in-graph (tensorflow-text), loaded on first use;
   `unigram`: its SentencePiece Viterbi in TF ops; `wordpiece_layer`: `AlbertWordPieceLayer` (WordPiece
-  in-graph).
+  in-graph); `fast_layer`: `AlbertFastTokenizerLayer` (a `tokenizer.json` in-graph).
 
 `from tf_albert.tokenization import AlbertTokenizer` is the public path (as in tf_albert 0.1).
 """
@@ -35,6 +35,7 @@ __all__ = [
     "GOOGLE_VOCAB_FILE",
     "SPIECE_UNDERLINE",
     "VOCAB_FILE",
+    "AlbertFastTokenizerLayer",
     "AlbertTokenizer",
     "AlbertTokenizerFast",
     "AlbertTokenizerLayer",
@@ -55,6 +56,10 @@ def __getattr__(name: str):
         from tf_albert.tokenization.layer import AlbertTokenizerLayer
 
         return AlbertTokenizerLayer
+    if name == "AlbertFastTokenizerLayer":
+        from tf_albert.tokenization.fast_layer import AlbertFastTokenizerLayer
+
+        return AlbertFastTokenizerLayer
     if name == "AlbertWordPieceLayer":
         from tf_albert.tokenization.wordpiece_layer import AlbertWordPieceLayer
 

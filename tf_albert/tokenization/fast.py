@@ -5,9 +5,9 @@ legacy_format=False)` too. Such a folder is tokenized the way HF's fast tokenize
 always the way HF's SentencePiece tokenizer tokenizes the `spiece.model` it came from (the two differ on,
 e.g., `"e.g."` when `.` is a user-defined piece, and on `"9,"`). So the file is run by the library that
 defines it, `tokenizers` (`pip install tf_albert[tokenizers]`), and this class only adds the `AlbertTokenizer`
-interface: pairs, truncation, padding, tensors (`tokenization.common`). The in-graph `AlbertTokenizerLayer`
-does not read these folders (it reproduces the SentencePiece tokenizer's rules, not the `tokenizers`
-pipeline).
+interface: pairs, truncation, padding, tensors (`tokenization.common`). Its in-graph counterpart is
+`tokenization.fast_layer.AlbertFastTokenizerLayer.from_tokenizer(tok)` (the `tokenizers` pipeline in TF ops,
+same ids on the hard-string corpus); the raw-text SavedModel export uses it for such folders.
 
 Example (a toy Unigram model; real folders come from `save_pretrained` of transformers):
 >>> import os, tempfile, tokenizers

@@ -21,11 +21,17 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from tf_albert.tokenization.rules import CONTEXT_SIGMA, char_class, char_tables, whitespace_ranges
-from tf_albert.tokenization.tokenizer import AlbertTokenizer
-from tf_albert.tokenization.unigram import UnigramTables
+from tf_albert.utils.backends import require_tensorflow
+
+# A TensorFlow layer: on the JAX / PyTorch backends say so (naming the Python tokenizer) before importing TF.
+require_tensorflow("tokenizer_layer")
+
+import tensorflow as tf  # noqa: E402
+
+from tf_albert.tokenization.rules import CONTEXT_SIGMA, char_class, char_tables, whitespace_ranges  # noqa: E402
+from tf_albert.tokenization.tokenizer import AlbertTokenizer  # noqa: E402
+from tf_albert.tokenization.unigram import UnigramTables  # noqa: E402
 
 try:
     import tensorflow_text as tf_text
@@ -197,6 +203,48 @@ class _TextEncoder(tf.Module):
         return tf.RaggedTensor.from_row_splits(rows, ids.row_splits, validate=False).merge_dims(1, 2)
 
 
+def checked_strings(named: dict) -> dict:
+    """The string tensors of `named` ({name: [rows, ...] tf.string}), checked: every string is valid UTF-8,
+    and all have the same number of rows. Errors name the input and the row: ValueError now when the values
+    are known (eager), else an `InvalidArgumentError` from the graph when the strings arrive."""
+    named = dict(named)
+    checks = []
+    rows = {name: x.shape[0] for name, x in named.items()}
+    known = {name: n for name, n in rows.items() if n is not None}
+    if len(set(known.values())) > 1:
+        raise ValueError(_rows_message(known))
+    if len(named) > 1 and len(known) < len(named):
+        (first, x), *others = named.items()
+        for name, y in others:
+            checks.append(tf.debugging.Assert(
+                tf.equal(tf.shape(x)[0], tf.shape(y)[0]),
+                [f"{first} and {name} must have the same number of rows; {first} has", tf.shape(x)[0],
+                 f"rows, {name} has", tf.shape(y)[0]]))
+    for name, x in named.items():
+        valid = tf.equal(tf.strings.unicode_transcode(x, "UTF-8", "UTF-8", errors="replace",
+                                                      replace_control_characters=False), x)
+        if tf.executing_eagerly():
+            bad = np.argwhere(~valid.numpy())
+            if bad.size:
+                where = ", ".join(map(str, bad[0]))
+                raise ValueError(f"{name}[{where}] is not valid UTF-8: {x.numpy()[tuple(bad[0])]!r:.80}")
+            continue
+        first = tf.where(~valid)[:1]
+        shown = tf.strings.unicode_transcode(tf.gather_nd(x, first), "UTF-8", "UTF-8", errors="replace")
+        checks.append(tf.debugging.Assert(
+            tf.reduce_all(valid), [f"{name} is not valid UTF-8 at row", first, "(shown with U+FFFD):", shown]))
+    if not checks:
+        return named
+    with tf.control_dependencies(checks):
+        return {name: tf.identity(x) for name, x in named.items()}
+
+
+def _rows_message(rows: dict) -> str:
+    (first, n), *others = rows.items()
+    return f"{first} has {n} rows but " + ", ".join(f"{name} has {m}" for name, m in others) + \
+        "; they must have the same number of rows"
+
+
 @keras.saving.register_keras_serializable(package="tf_albert")
 class AlbertTokenizerLayer(keras.layers.Layer):
     """ALBERT tokenization inside the TF graph: raw strings in,
@@ -339,6 +387,24 @@ class AlbertTokenizerLayer(keras.layers.Layer):
         self._text_encoder = _shared(("text",) + key, lambda: _TextEncoder(tok))
         self.built = True
 
+    def _set_packing(self, sequence_length, padding, truncation, add_special_tokens) -> None:
+        """Checks and sets the packing options (subclasses with another text encoder call it)."""
+        if sequence_length is not None and (
+            not isinstance(sequence_length, (int, np.integer)) or sequence_length < 2
+        ):
+            raise ValueError(f"sequence_length must be an int >= 2 or None, got {sequence_length!r}")
+        padding = padding or ("max_length" if sequence_length is not None else "longest")
+        if padding not in ("max_length", "longest") or (padding == "max_length" and sequence_length is None):
+            raise ValueError(
+                f"padding must be 'max_length' (with sequence_length) or 'longest', got {padding!r}"
+            )
+        if truncation not in ("longest_first", "only_first", "only_second", None):
+            raise ValueError(
+                f"truncation must be 'longest_first', 'only_first', 'only_second' or None, got {truncation!r}"
+            )
+        self.sequence_length = None if sequence_length is None else int(sequence_length)
+        self.padding, self.truncation, self.add_special_tokens = padding, truncation, bool(add_special_tokens)
+
     # === Constructors ===
     @classmethod
     def from_tokenizer(cls, tokenizer: AlbertTokenizer, **kwargs) -> AlbertTokenizerLayer:
@@ -435,17 +501,21 @@ class AlbertTokenizerLayer(keras.layers.Layer):
         )
 
     @tf.autograph.experimental.do_not_convert  # explicit graph code: AutoGraph would only slow tracing down
-    def call(self, text, text_pair=None):
+    def call(self, text, text_pair=None, names=("text", "text_pair")):
+        """``names``: what errors call the two inputs (say ``("question", "context")``)."""
         if isinstance(text, dict):
             text, text_pair = text.get("text"), text.get("text_pair", text_pair)
         elif isinstance(text, tuple) and text_pair is None and len(text) == 2:
             text, text_pair = text
-        a, scalar = self._as_strings(text, "text")
+        a, scalar = self._as_strings(text, names[0])
         b = None
         if text_pair is not None:
-            b, scalar_b = self._as_strings(text_pair, "text_pair")
+            b, scalar_b = self._as_strings(text_pair, names[1])
             if scalar_b != scalar:
-                raise ValueError("text and text_pair must both be scalars or both be batches")
+                raise ValueError(f"{names[0]} and {names[1]} must both be scalars or both be batches")
+            a, b = checked_strings({names[0]: a, names[1]: b}).values()
+        else:
+            a = checked_strings({names[0]: a})[names[0]]
         # the text -> pieces part is a graph function shared by layers with the same model and text options
         # (traced once); the assembly below is a few dense ops, cheap in eager mode too
         out = self._encode(a, b)

@@ -37,33 +37,48 @@ class UnigramTables(tf.Module):
     one ``<unk>``.
     """
 
-    def __init__(self, model_proto: bytes):
+    def __init__(self, model_proto: bytes | None = None, *, vocab=None, unk_id: int | None = None):
+        """From a SentencePiece ``model_proto``, or (``vocab``, ``unk_id``) for the ``tokenizers`` library's
+        Unigram (``tokenizer.json``): ``vocab`` is its ``[(piece, score), ...]``; every piece is matched with
+        its own score, path scores are float64 and an unknown character scores ``min(scores) - 10``."""
         super().__init__(name="unigram")
-        proto = sentencepiece_model_pb2.ModelProto()
-        proto.ParseFromString(model_proto)
-        kinds = [p.type for p in proto.pieces]
-        normal, user = (
-            sentencepiece_model_pb2.ModelProto.SentencePiece.NORMAL,
-            sentencepiece_model_pb2.ModelProto.SentencePiece.USER_DEFINED,
-        )
-        scores = np.full([len(kinds)], -np.inf, dtype=np.float32)
-        trie_pieces, trie_ids = [], []
-        for i, p in enumerate(proto.pieces):
-            if p.type == normal:
-                scores[i] = np.float32(p.score)
-            elif p.type == user:
-                scores[i] = np.float32(0.1 * (len(p.piece.encode("utf-8")) - 1))
-            else:
-                continue
-            trie_pieces.append(p.piece)
-            trie_ids.append(i)
-        self.unk_id = int(proto.trainer_spec.unk_id)
-        self.unk_score = np.float32(
-            np.float32(min(p.score for p in proto.pieces if p.type == normal)) - np.float32(10.0)
-        )
+        if model_proto is not None:
+            proto = sentencepiece_model_pb2.ModelProto()
+            proto.ParseFromString(model_proto)
+            kinds = [p.type for p in proto.pieces]
+            normal, user = (
+                sentencepiece_model_pb2.ModelProto.SentencePiece.NORMAL,
+                sentencepiece_model_pb2.ModelProto.SentencePiece.USER_DEFINED,
+            )
+            dtype = np.float32
+            scores = np.full([len(kinds)], -np.inf, dtype=dtype)
+            trie_pieces, trie_ids = [], []
+            for i, p in enumerate(proto.pieces):
+                if p.type == normal:
+                    scores[i] = np.float32(p.score)
+                elif p.type == user:
+                    scores[i] = np.float32(0.1 * (len(p.piece.encode("utf-8")) - 1))
+                else:
+                    continue
+                trie_pieces.append(p.piece)
+                trie_ids.append(i)
+            self.unk_id = int(proto.trainer_spec.unk_id)
+            self.unk_score = np.float32(
+                np.float32(min(p.score for p in proto.pieces if p.type == normal)) - np.float32(10.0)
+            )
+            all_pieces = [p.piece for p in proto.pieces]
+        else:  # tokenizers' Unigram::encode_optimized: f64 scores, all pieces in the trie
+            dtype = np.float64
+            all_pieces = [p for p, _ in vocab]
+            scores = np.array([s for _, s in vocab], dtype=dtype)
+            trie_pieces, trie_ids = all_pieces, list(range(len(all_pieces)))
+            self.unk_id = int(unk_id)
+            self.unk_score = np.float64(scores.min() - 10.0)
+        self._check_rebase = model_proto is not None  # SentencePiece re-bases float32 scores; tokenizers not
+        self.dtype = tf.as_dtype(dtype)
         self.max_len = max(len(p) for p in trie_pieces)
         self.scores = tf.constant(scores)
-        self.pieces = tf.constant([p.piece.encode("utf-8") for p in proto.pieces])
+        self.pieces = tf.constant([p.encode("utf-8") for p in all_pieces])
         self.table = tf.lookup.StaticHashTable(
             tf.lookup.KeyValueTensorInitializer(
                 tf.constant([p.encode("utf-8") for p in trie_pieces]), tf.constant(trie_ids, dtype=tf.int32)
@@ -98,7 +113,7 @@ class UnigramTables(tf.Module):
         offset = tf.ragged.range(n).flat_values  # position of each character in its row
         total = tf.shape(flat)[0]
         pid = self.table.lookup(flat)  # pieces of one character; a character without one becomes <unk>
-        scores = tf.TensorArray(tf.float32, size=self.max_len).write(
+        scores = tf.TensorArray(self.dtype, size=self.max_len).write(
             0, tf.where(pid >= 0, tf.gather(self.scores, tf.maximum(pid, 0)), self.unk_score)
         )
         ids = tf.TensorArray(tf.int32, size=self.max_len).write(0, tf.where(pid >= 0, pid, self.unk_id))
@@ -115,7 +130,7 @@ class UnigramTables(tf.Module):
             scores = scores.write(
                 length - 1,
                 tf.tensor_scatter_nd_update(
-                    tf.fill([total], np.float32(-np.inf)), where, tf.gather(self.scores, found)
+                    tf.fill([total], tf.constant(-np.inf, self.dtype)), where, tf.gather(self.scores, found)
                 ),
             )
             ids = ids.write(
@@ -137,7 +152,8 @@ class UnigramTables(tf.Module):
         def step(j, window, best_len, best_id, overflow):
             live = j < n
             at = tf.minimum(start + j, tf.shape(flat)[0] - 1)
-            cand = window + tf.where(live[:, tf.newaxis], tf.gather(scores, at), -np.inf)
+            never = tf.constant(-np.inf, self.dtype)
+            cand = window + tf.where(live[:, tf.newaxis], tf.gather(scores, at), never)
             top = tf.reduce_max(cand, axis=1)
             # candidates arrive by ascending start; the first maximum (the longest piece) is kept
             length = tf.reduce_max(tf.where(tf.equal(cand, top[:, tf.newaxis]), lengths, 0), axis=1)
@@ -153,12 +169,14 @@ class UnigramTables(tf.Module):
             step,
             (
                 0,
-                tf.zeros([rows, self.max_len], tf.float32),
+                tf.zeros([rows, self.max_len], self.dtype),
                 tf.TensorArray(tf.int32, size=width),
                 tf.TensorArray(tf.int32, size=width),
                 False,
             ),
         )
+        if not self._check_rebase:
+            overflow = tf.constant(False)
         tf.debugging.assert_equal(
             overflow,
             False,

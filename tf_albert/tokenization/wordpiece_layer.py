@@ -24,7 +24,6 @@ import weakref
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tf_albert.tokenization.layer import AlbertTokenizerLayer, _map_chars, _re2_literal, _split_marked
@@ -196,23 +195,6 @@ class AlbertWordPieceLayer(AlbertTokenizerLayer):
             encoder = _WordPieceEncoder(tok)
             _TABLES[key] = encoder
         self._text_encoder = encoder
-
-    def _set_packing(self, sequence_length, padding, truncation, add_special_tokens) -> None:
-        if sequence_length is not None and (
-            not isinstance(sequence_length, (int, np.integer)) or sequence_length < 2
-        ):
-            raise ValueError(f"sequence_length must be an int >= 2 or None, got {sequence_length!r}")
-        padding = padding or ("max_length" if sequence_length is not None else "longest")
-        if padding not in ("max_length", "longest") or (padding == "max_length" and sequence_length is None):
-            raise ValueError(
-                f"padding must be 'max_length' (with sequence_length) or 'longest', got {padding!r}"
-            )
-        if truncation not in ("longest_first", "only_first", "only_second", None):
-            raise ValueError(
-                f"truncation must be 'longest_first', 'only_first', 'only_second' or None, got {truncation!r}"
-            )
-        self.sequence_length = None if sequence_length is None else int(sequence_length)
-        self.padding, self.truncation, self.add_special_tokens = padding, truncation, bool(add_special_tokens)
 
     @classmethod
     def from_tokenizer(cls, tokenizer: AlbertWordPieceTokenizer, **kwargs) -> AlbertWordPieceLayer:
