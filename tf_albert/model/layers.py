@@ -263,12 +263,15 @@ class AlbertMLMHead(ConfigLayer):
 
 
 class AlbertSOPHead(ConfigLayer):
-    """Sentence-order prediction: dropout → 2-way classifier on the pooled output."""
+    """Sentence-order prediction: dropout → `num_labels`-way classifier on the pooled output.
+
+    Sized by `config.num_labels` as in HF's `AlbertSOPHead` (2, the default, for every released checkpoint).
+    """
 
     def __init__(self, config, **kwargs):
         super().__init__(config, **kwargs)
         self.dropout = keras.layers.Dropout(self.config.classifier_dropout_prob or 0.0, dtype=self.dtype_policy)
-        self.classifier = self._dense(2, "classifier")
+        self.classifier = self._dense(self.config.num_labels, "classifier")
 
     def build(self, input_shape=None):
         self.classifier.build((None, self.config.hidden_size))

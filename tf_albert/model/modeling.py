@@ -90,9 +90,11 @@ class _MLMMixin:
 
 @_register
 class AlbertForPreTraining(_MLMMixin, AlbertPreTrainedModel):
-    """Backbone + masked-LM head (`prediction_logits` [B, L, V]) + sentence-order head (`sop_logits` [B, 2]).
+    """Backbone + masked-LM head (`prediction_logits` [B, L, V]) + sentence-order head (`sop_logits`
+    [B, num_labels]: 2 for every released checkpoint; sized by `num_labels` as in HF).
 
-    Loss (labels [B, L] with -100 where not masked, sentence_order_label [B]): MLM + SOP cross-entropy.
+    Loss (labels [B, L] with -100 where not masked, sentence_order_label [B] in 0..num_labels-1):
+    MLM + SOP cross-entropy.
 
     Example:
     >>> import numpy as np
@@ -132,7 +134,8 @@ class AlbertForPreTraining(_MLMMixin, AlbertPreTrainedModel):
         if "sentence_order_label" in labels:
             sop = labels["sentence_order_label"]
             validation.check_integer("sentence_order_label", sop)
-            checks += validation.check_range("sentence_order_label", sop, 0, 2, "it must be 0 or 1",
+            n = self.config.num_labels
+            checks += validation.check_range("sentence_order_label", sop, 0, n, f"num_labels is {n}",
                                              ignore_value=losses.IGNORE_INDEX)
         return checks
 
