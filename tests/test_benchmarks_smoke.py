@@ -105,3 +105,13 @@ def test_harness_runs_on_a_tiny_config(tmp_path, capsys):
     assert bench.main(["--report", str(out), str(out)]) == 0
     again = capsys.readouterr().out
     assert "| 2×16 | tf_albert (no XLA) |" in again and "median of 2 process(es)" in again
+
+
+def test_serving_benchmark_mixed_shapes_and_compile_count():
+    from benchmarks import bench_serving
+
+    shapes = bench_serving.MIXED_SHAPES
+    assert len(shapes) == 24 and all(1 <= b <= 8 and 8 <= n <= 256 for b, n in shapes)
+    line = ("I0000 00:00:1795786915.244203   23621 device_compilation_profiler.cc:113] Compiled __inference_f_9 1 "
+            "times, compile time: 72537 us, cumulative: 72537 us (0 us / 72.5 ms)\n")
+    assert bench_serving.count_compilations("other line\n" + line * 3) == 3

@@ -21,6 +21,7 @@ from tf_albert.export.signatures import (  # noqa: F401  (re-exported: part of t
     TEXT_SIGNATURE,
     ensure_shapes,
     ids_input_specs,
+    length_buckets,
     make_ids_function,
     make_model_runner,
 )
@@ -154,7 +155,7 @@ def export_saved_model(model, path, *, signatures=None, tokenizer=None, max_leng
     root = tf.Module()
     # Track the variables themselves (not the Keras objects) so the SavedModel holds exactly the weights.
     root.model_variables = [v.value if hasattr(v, "value") else v for v in model.variables]
-    run = make_model_runner(model, jit_compile)
+    run = make_model_runner(model, jit_compile, max_length)
     functions = {}
     # The functions go to the SavedModel as signatures only: attached to `root` too, `tf.saved_model.save`
     # would trace each of them a second time.
@@ -186,6 +187,9 @@ def _export(root, functions, target, overwrite, model, max_length, jit_compile, 
         "signatures": {key: _signature_summary(fn) for key, fn in concrete.items()},
         "max_length": max_length,
         "jit_compile": jit_compile,
+        # XLA compiles one executable per input shape: an XLA export pads to these (see signatures._bucketed)
+        "length_buckets": length_buckets(model.config.max_position_embeddings)
+        if jit_compile and max_length is None else None,
         "top_k": top_k,
         "versions": _versions(),
     }

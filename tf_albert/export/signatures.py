@@ -30,12 +30,68 @@ def ids_input_specs(model, max_length=None, prefix="") -> dict:
     return {name: tf.TensorSpec(shape, tf.int32, name=prefix + name) for name in ID_INPUTS}
 
 
-def make_model_runner(model, jit_compile=False):
+def length_buckets(max_position_embeddings: int) -> list[int]:
+    """The sequence lengths an XLA export pads to: powers of two from `MIN_LENGTH_BUCKET` up to
+    `max_position_embeddings`, which is always the last (512: 16, 32, 64, 128, 256, 512)."""
+    buckets, length = [], MIN_LENGTH_BUCKET
+    while length < max_position_embeddings:
+        buckets.append(length)
+        length *= 2
+    return buckets + [max_position_embeddings]
+
+
+MIN_LENGTH_BUCKET = 16
+_POWERS_OF_TWO = [2**i for i in range(31)]
+
+
+def _round_up_to(sizes, n):
+    """The first of the ascending `sizes` that is >= n (the last one when none is)."""
+    sizes = tf.constant(sizes, tf.int32)
+    index = tf.searchsorted(sizes, tf.reshape(n, [1]), side="left")[0]
+    return tf.gather(sizes, tf.minimum(index, tf.size(sizes) - 1))
+
+
+def _bucketed(compiled, model, max_length):
+    """`compiled` run on inputs padded to a bounded set of shapes, its outputs sliced back.
+
+    XLA compiles one executable per input shape; padding the batch (and, in a multiple-choice model, the
+    number of choices) to a power of two and a dynamic length to one of `length_buckets` bounds how many
+    shapes a server ever compiles. Padded positions get the pad id with attention mask 0 (no real position
+    attends to them) and padded rows are dropped, so every output equals that of the unpadded input.
+    """
+    length_sizes = None if max_length else length_buckets(model.config.max_position_embeddings)
+    pad_values = {"input_ids": model.config.pad_token_id, "attention_mask": 0, "token_type_ids": 0}
+
+    def run(inputs):
+        shape = tf.shape(inputs["input_ids"])
+        rank = len(inputs["input_ids"].shape)
+        targets = [_round_up_to(_POWERS_OF_TWO, shape[i]) for i in range(rank - 1)]
+        targets.append(_round_up_to(length_sizes, shape[-1]) if length_sizes else shape[-1])
+        paddings = tf.stack([tf.zeros([rank], tf.int32), tf.maximum(tf.stack(targets) - shape, 0)], axis=1)
+        static = [None] * (rank - 1) + [None if length_sizes else max_length]
+        padded = {name: tf.ensure_shape(tf.pad(x, paddings, constant_values=pad_values[name]), static)
+                  for name, x in inputs.items()}
+        # The outputs' shapes for any input shape (the trace the serving function makes anyway): an output
+        # axis i < rank of unknown size is input axis i (batch, choices, length) and is cut back to it.
+        layout = compiled.get_concrete_function(
+            {name: tf.TensorSpec(static, x.dtype) for name, x in padded.items()}).structured_outputs
+        sliced = {}
+        for name, value in compiled(padded).items():
+            dims = layout[name].shape
+            size = [shape[i] if i < rank and dims[i] is None else -1 for i in range(len(dims))]
+            sliced[name] = tf.ensure_shape(tf.slice(value, tf.zeros([len(size)], tf.int32), tf.stack(size)), dims)
+        return sliced
+
+    return run
+
+
+def make_model_runner(model, jit_compile=False, max_length=None):
     """`run(inputs) -> outputs` for use inside a serving `tf.function`: the model on int32 ids, float32 out.
 
-    With `jit_compile`, the model runs in an XLA-compiled inner function; the value checks (ids in range,
-    mask 0/1, equal shapes, length) run before it in the calling, uncompiled function, because XLA drops
-    Assert ops and would clamp an out-of-range id silently.
+    With `jit_compile`, the model runs in an XLA-compiled inner function on inputs padded to a few bucket
+    shapes (see `_bucketed`); the value checks (ids in range, mask 0/1, equal shapes, length) run before it
+    in the calling, uncompiled function, because XLA drops Assert ops and would clamp an out-of-range id
+    silently.
     """
 
     def forward(inputs):
@@ -45,7 +101,7 @@ def make_model_runner(model, jit_compile=False):
 
     if not jit_compile:
         return forward  # the model adds its own graph asserts
-    compiled = tf.function(forward, jit_compile=True)
+    compiled = _bucketed(tf.function(forward, jit_compile=True), model, max_length)
 
     def run(inputs):
         _, checks = model._check_inputs(dict(inputs))
@@ -66,7 +122,7 @@ def ensure_shapes(inputs: dict, layouts: dict) -> dict:
 
 def make_ids_function(model, max_length=None, jit_compile=False, run=None):
     """The `tf.function` behind the ids signature: validated int32 ids → the head's outputs (float32)."""
-    run = run or make_model_runner(model, jit_compile)
+    run = run or make_model_runner(model, jit_compile, max_length)
     specs = ids_input_specs(model, max_length)
     layouts = {name: spec.shape.as_list() for name, spec in specs.items()}
 

@@ -106,6 +106,8 @@ class TextServing:
 
     def __init__(self, model, tokenizer, run, *, max_length, top_k, max_answer_length, asset_dir):
         tokenizer, self.tokenizer_layer = _tokenizer_layer(tokenizer, model, max_length)
+        from tf_albert.tokenization.layer import checked_strings  # deferred like the layer (tensorflow-text)
+
         config = model.config
         vocab = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
         vocab += [""] * (config.vocab_size - len(vocab))
@@ -143,14 +145,14 @@ class TextServing:
                                           tf.TensorSpec([None], tf.string, name="context")])
             def serve_text(question, context):
                 inputs = checked(question=question, context=context)
-                return predict(layer(inputs["question"], inputs["context"]))
+                return predict(layer(inputs["question"], inputs["context"], names=("question", "context")))
 
             self.serve_text, self.serve_text_pair = serve_text, None
         elif task == "multiple_choice":
             @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text"),
                                           tf.TensorSpec([None, None], tf.string, name="choices")])
             def serve_text(text, choices):
-                inputs = checked(text=text, choices=choices)
+                inputs = checked_strings(checked(text=text, choices=choices))
                 text, choices = inputs["text"], inputs["choices"]
                 shape = tf.shape(choices)
                 flat_text = tf.reshape(tf.repeat(text[:, None], shape[1], axis=1), [-1])

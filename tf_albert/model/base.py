@@ -12,6 +12,7 @@ The heads themselves are in modeling.py.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 
 import keras
@@ -25,6 +26,8 @@ from tf_albert.model.layers import as_config
 from tf_albert.utils import keras_hooks
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "inputs_embeds")
+# Under XLA: the inputs' entry with 0.0 / NaN per row (validation.nan_rows), added to the rows' embeddings.
+_NAN_ROWS = "_nan_rows"
 # Keys a tokenizer may add to a batch that are not model inputs; ignored in dict inputs.
 _TOKENIZER_ONLY_KEYS = ("special_tokens_mask", "offset_mapping", "overflow_to_sample_mapping", "length")
 
@@ -180,11 +183,11 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
             if validation.dtype_name(embeds) not in ("float16", "bfloat16", "float32", "float64"):
                 raise TypeError(f"inputs_embeds must be floating point, got {validation.dtype_name(embeds)}")
             ref_name, ref = "input_ids", None
+        source, source_name = (ids, "input_ids") if ids is not None else (embeds, "inputs_embeds")
+        checks += validation.check_min_length(source_name, source, rank - 1)
         if inputs.get("position_ids") is None:
-            source = ids if ids is not None else embeds
             checks += validation.check_max_length(
-                "input_ids" if ids is not None else "inputs_embeds", source, rank - 1,
-                c.max_position_embeddings, "max_position_embeddings",
+                source_name, source, rank - 1, c.max_position_embeddings, "max_position_embeddings",
             )
         for name, high, what in (
             ("token_type_ids", c.type_vocab_size, f"type_vocab_size is {c.type_vocab_size}"),
@@ -226,6 +229,9 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
         inputs, checks = self._check_inputs(inputs)
         checks += self._check_labels(labels, inputs)
         inputs = validation.after(checks, {n: inputs.get(n) for n in INPUT_NAMES + self.extra_input_names})
+        ref = inputs["input_ids"] if inputs["input_ids"] is not None else inputs["inputs_embeds"]
+        if validation.checks_cannot_raise(ref):  # under XLA nothing above can raise: invalid rows become NaN
+            inputs[_NAN_ROWS] = validation.nan_rows(inputs, self.config, self.input_rank)
         if inputs["attention_mask"] is not None and validation.dtype_name(inputs["attention_mask"]) == "bool":
             inputs["attention_mask"] = ops.cast(inputs["attention_mask"], "int32")
         outputs = self._forward(inputs, bool(output_hidden_states), bool(output_attentions), training)
@@ -237,9 +243,16 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
         return outputs
 
     def _backbone(self, inputs, output_hidden_states, output_attentions, training):
+        ids, embeds = inputs["input_ids"], inputs["inputs_embeds"]
+        nan_rows = inputs.get(_NAN_ROWS)
+        if nan_rows is not None:  # XLA: NaN into the invalid rows' embeddings, so all their outputs are NaN
+            if embeds is None:
+                embeds = self.albert.embeddings.word_embeddings(ids)
+            embeds = embeds + ops.cast(ops.reshape(nan_rows, (-1, 1, 1)), embeds.dtype)
+            ids = None
         return self.albert(
-            inputs["input_ids"], inputs["attention_mask"], inputs["token_type_ids"], inputs["position_ids"],
-            inputs["inputs_embeds"], output_hidden_states=output_hidden_states,
+            ids, inputs["attention_mask"], inputs["token_type_ids"], inputs["position_ids"],
+            embeds, output_hidden_states=output_hidden_states,
             output_attentions=output_attentions, training=training,
         )
 
@@ -326,7 +339,7 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
         labels = {k: (np.asarray(v) if isinstance(v, (list, tuple)) else v) for k, v in labels.items()}
         return checks + self._check_labels(labels, named)
 
-    def _checked_data(self, x, y=None):
+    def _checked_data(self, x, y=None, sources: validation.SourceChecks | None = None):
         try:
             import tensorflow as tf
         except ImportError:  # another backend without TF: nothing to wrap
@@ -343,23 +356,36 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
                 return out if len(out) > 1 else out[0]
 
             return x.map(check)
+        sources = sources or validation.SourceChecks(self._check_batch)
+        if isinstance(x, keras.utils.PyDataset):
+            return sources.py_dataset(x)
+        if inspect.isgenerator(x):
+            return sources.generator(x)
         if x is not None and (isinstance(x, (Mapping, np.ndarray)) or hasattr(x, "numpy")):
             self._check_batch(x, y)
         return x
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
-        x = self._checked_data(x, y)
-        if isinstance(validation_data, (list, tuple)):
-            self._check_batch(validation_data[0], validation_data[1] if len(validation_data) > 1 else None)
-        elif validation_data is not None:
-            validation_data = self._checked_data(validation_data)
-        return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+        with validation.SourceChecks(self._check_batch) as sources:
+            x = self._checked_data(x, y, sources)
+            if isinstance(validation_data, (list, tuple)):
+                self._check_batch(validation_data[0], validation_data[1] if len(validation_data) > 1 else None)
+            elif validation_data is not None:
+                validation_data = self._checked_data(validation_data, None, sources)
+            return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        return super().evaluate(self._checked_data(x, y), y, *args, **kwargs)
+        with validation.SourceChecks(self._check_batch) as sources:
+            return super().evaluate(self._checked_data(x, y, sources), y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
-        return super().predict(self._checked_data(x), *args, **kwargs)
+        if _rows(x) == 0:  # Keras' loop needs one batch at least; the model itself gives empty outputs
+            return keras.tree.map_structure(np.asarray, self.predict_on_batch(x))
+        with validation.SourceChecks(self._check_batch) as sources:
+            try:
+                return super().predict(self._checked_data(x, None, sources), *args, **kwargs)
+            except UnboundLocalError as e:  # Keras' predict loop got no batch from x
+                raise ValueError(f"predict got no data: x ({type(x).__name__}) gave no batch") from e
 
     def train_on_batch(self, x, y=None, *args, **kwargs):
         self._check_batch(x, y)
@@ -372,3 +398,11 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
     def predict_on_batch(self, x):
         self._check_batch(x)
         return super().predict_on_batch(x)
+
+
+def _rows(x) -> int | None:
+    """The number of rows of concrete data (an array or tensor, or a dict of them), else None."""
+    first = next(iter(x.values()), None) if isinstance(x, Mapping) else x
+    if (isinstance(first, np.ndarray) or hasattr(first, "numpy")) and len(first.shape):
+        return first.shape[0]
+    return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import operator
 import os
 from typing import Any
 
@@ -52,6 +54,25 @@ _POSITIVE_INT_FIELDS = (
     "type_vocab_size",
 )
 _PROBABILITY_FIELDS = ("hidden_dropout_prob", "attention_probs_dropout_prob")
+#: The most values one weight may hold: more is beyond TensorFlow's int32-indexed kernels, and no ALBERT comes
+#: near (albert-xxlarge's biggest weight has 67 million); checked before anything is allocated.
+MAX_WEIGHT_VALUES = 2**31 - 1
+
+
+def _real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _label_id(field: str, value, what: str) -> int:
+    """A label id from a config's id2label key / label2id value (ints, or strings of digits as in JSON)."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)  # int, numpy integers
+        except TypeError:
+            pass
+    raise ValueError(f"{field} {what} must be an int label id, got {value!r}")
 
 
 def _v1(**sizes):
@@ -138,10 +159,15 @@ class AlbertConfig:
     def _set_labels(self, num_labels, id2label, label2id):
         if id2label is not None:
             if not isinstance(id2label, dict):
-                raise TypeError(f"id2label must be a dict of int -> str, got {type(id2label).__name__}")
-            id2label = {int(k): str(v) for k, v in id2label.items()}
+                raise TypeError(f"id2label must be a dict of int -> str, got {type(id2label).__name__}: "
+                                f"{id2label!r:.80}")
+            id2label = {_label_id("id2label", k, "key"): str(v) for k, v in id2label.items()}
             if num_labels is not None and int(num_labels) != len(id2label):
                 raise ValueError(f"num_labels is {num_labels} but id2label has {len(id2label)} entries")
+            missing = sorted(set(range(len(id2label))) - set(id2label))
+            if missing:
+                raise ValueError(f"id2label has keys {sorted(id2label)}; the ids of {len(id2label)} labels must be "
+                                 f"0..{len(id2label) - 1} (missing {missing})")
         else:
             n = 2 if num_labels is None else num_labels
             if not isinstance(n, int) or isinstance(n, bool) or n < 1:
@@ -150,7 +176,10 @@ class AlbertConfig:
         self.id2label = id2label
         if label2id is None:
             label2id = {v: k for k, v in id2label.items()}
-        self.label2id = {str(k): int(v) for k, v in label2id.items()}
+        if not isinstance(label2id, dict):
+            raise TypeError(f"label2id must be a dict of str -> int, got {type(label2id).__name__}: "
+                            f"{label2id!r:.80}")
+        self.label2id = {str(k): _label_id("label2id", v, f"value of {k!r}") for k, v in label2id.items()}
 
     @property
     def num_labels(self) -> int:
@@ -191,10 +220,23 @@ class AlbertConfig:
         cdp = self.classifier_dropout_prob
         if cdp is not None and (not isinstance(cdp, (int, float)) or not 0.0 <= cdp < 1.0):
             raise ValueError(f"classifier_dropout_prob must be None or a number in [0, 1), got {cdp!r}")
-        if not isinstance(self.layer_norm_eps, (int, float)) or self.layer_norm_eps <= 0:
-            raise ValueError(f"layer_norm_eps must be a positive number, got {self.layer_norm_eps!r}")
-        if not isinstance(self.initializer_range, (int, float)) or self.initializer_range <= 0:
-            raise ValueError(f"initializer_range must be a positive number, got {self.initializer_range!r}")
+        for name in ("layer_norm_eps", "initializer_range"):
+            value = getattr(self, name)
+            if not _real(value) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a positive number (and finite), got {value!r}")
+        for name, rows, cols in (
+            ("vocab_size", self.vocab_size, self.embedding_size),
+            ("max_position_embeddings", self.max_position_embeddings, self.embedding_size),
+            ("type_vocab_size", self.type_vocab_size, self.embedding_size),
+            ("hidden_size", self.hidden_size, self.hidden_size),
+            ("intermediate_size", self.hidden_size, self.intermediate_size),
+        ):
+            if rows * cols > MAX_WEIGHT_VALUES:
+                raise ValueError(
+                    f"{name}={getattr(self, name)} makes a weight of {rows} x {cols} = {rows * cols:,} values "
+                    f"({rows * cols * 4 / 2**30:,.1f} GiB as float32); one weight may hold at most "
+                    f"{MAX_WEIGHT_VALUES:,} values (2**31 - 1)"
+                )
         if self.position_embedding_type != "absolute":
             raise ValueError(
                 f"position_embedding_type {self.position_embedding_type!r} is not supported; "

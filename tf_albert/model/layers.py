@@ -221,7 +221,10 @@ class AlbertPooler(ConfigLayer):
         self.built = True
 
     def call(self, sequence_output):
-        return self.dense(sequence_output[:, 0])
+        # [:, :1] padded by one NaN position, then position 0: the first token; for a sequence with no
+        # position (an empty [0, 0] batch, or under XLA, which cannot raise) NaN instead of a crash.
+        first = ops.pad(sequence_output[:, :1], [[0, 0], [0, 1], [0, 0]], constant_values=float("nan"))[:, 0]
+        return self.dense(first)
 
 
 def attention_bias_from_mask(attention_mask, dtype="float32"):

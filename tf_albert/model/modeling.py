@@ -296,7 +296,7 @@ class AlbertForMultipleChoice(_ClassifierMixin, AlbertPreTrainedModel):
                 return None
             if len(x.shape) == 2 and x is inputs.get("position_ids"):
                 return x  # one row of positions, broadcast
-            return ops.reshape(x, (-1,) + tuple(ops.shape(x)[2:]))
+            return ops.reshape(x, (batch * choices,) + tuple(ops.shape(x)[2:]))  # not -1: batch may be 0
 
         flat_inputs = {k: flat(v) for k, v in inputs.items()}
         out = self._backbone(flat_inputs, output_hidden_states, output_attentions, training)

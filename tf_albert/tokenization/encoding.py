@@ -207,11 +207,19 @@ def build_batch(
         rows.append(row)
 
     pad_rows(rows, padding, max_length, pad_to_multiple_of, pad_id)
-    out = BatchEncoding({k: [r[k] for r in rows] for k in (rows[0] if rows else {"input_ids": 0})})
+    if rows:
+        keys = list(rows[0])
+    else:  # an empty batch has the keys (and, as tensors, the [0, width] shapes) of a non-empty one
+        keys = ["input_ids"] + [k for k, wanted in (
+            ("token_type_ids", want_types), ("attention_mask", want_mask),
+            ("special_tokens_mask", return_special_tokens_mask), ("length", return_length)) if wanted]
+    out = BatchEncoding({k: [r[k] for r in rows] for k in keys})
     if not batched:
         out = BatchEncoding({k: v[0] for k, v in out.items()})
     if return_tensors is not None:
-        out = BatchEncoding({k: to_tensor(v if batched else [v], k, return_tensors) for k, v in out.items()})
+        width = max_length if padding == "max_length" and max_length else 0
+        out = BatchEncoding({k: to_tensor(v if batched else [v], k, return_tensors, width)
+                             for k, v in out.items()})
     return out
 
 
@@ -234,9 +242,9 @@ def pad_rows(
                     r[k] = r[k] + [v] * n
 
 
-def to_tensor(rows, key: str, kind: str):
+def to_tensor(rows, key: str, kind: str, width: int = 0):
     """The rows of output ``key`` as an int64 numpy array (``kind="np"``) or an int32 ``tf.Tensor``
-    (``"tf"``); rows of different lengths raise."""
+    (``"tf"``); rows of different lengths raise. No rows give shape ``[0, width]``."""
     lengths = {len(r) for r in rows} if key != "length" else set()
     if len(lengths) > 1:
         raise ValueError(
@@ -247,7 +255,7 @@ def to_tensor(rows, key: str, kind: str):
         arr = np.asarray(rows, dtype=np.int64)
     else:
         arr = np.asarray(rows, dtype=np.int64).reshape(
-            (len(rows), -1, 2) if key == "offset_mapping" else (len(rows), -1)
+            (len(rows), -1 if rows else width) + ((2,) if key == "offset_mapping" else ())
         )
     if kind == "np":
         return arr

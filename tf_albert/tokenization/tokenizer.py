@@ -25,6 +25,7 @@ truncation, padding, :class:`BatchEncoding`) is :mod:`tf_albert.tokenization.enc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Sequence
@@ -351,8 +352,9 @@ class AlbertTokenizer(OffsetMappingMixin, TokenizerFilesMixin):
         """Split ``text`` into SentencePiece pieces and special tokens (the reference's ``tokenize``)."""
         _check_text(text, "text")
         out: list[str] = []
-        for chunk, special in self._split_special(text):
-            out.extend([chunk] if special else self._pieces(chunk))
+        with _unicode_checked({"text": [text]}, batched=False):
+            for chunk, special in self._split_special(text):
+                out.extend([chunk] if special else self._pieces(chunk))
         return out
 
     def _encode_many(self, texts: Sequence[str]) -> list[list[int]]:
@@ -542,13 +544,14 @@ class AlbertTokenizer(OffsetMappingMixin, TokenizerFilesMixin):
         padding, truncation, max_length = resolve_options(
             padding, truncation, max_length, return_tensors, self.model_max_length
         )
-        if return_offsets_mapping:
-            first = [self._tokenize_with_offsets(t) for t in texts]
-            second = [self._tokenize_with_offsets(t) for t in pairs] if pairs is not None else None
-        else:
-            ids_all = self._encode_many(texts + (pairs or []))
-            first = [(i, None) for i in ids_all[: len(texts)]]
-            second = [(i, None) for i in ids_all[len(texts) :]] if pairs is not None else None
+        with _unicode_checked({"text": texts, "text_pair": pairs or []}, batched):
+            if return_offsets_mapping:
+                first = [self._tokenize_with_offsets(t) for t in texts]
+                second = [self._tokenize_with_offsets(t) for t in pairs] if pairs is not None else None
+            else:
+                ids_all = self._encode_many(texts + (pairs or []))
+                first = [(i, None) for i in ids_all[: len(texts)]]
+                second = [(i, None) for i in ids_all[len(texts) :]] if pairs is not None else None
         return build_batch(
             first,
             second,
@@ -570,6 +573,30 @@ class AlbertTokenizer(OffsetMappingMixin, TokenizerFilesMixin):
 
 
 # === Helpers ===
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@contextlib.contextmanager
+def _unicode_checked(texts: dict[str, list[str]], batched: bool):
+    """Turns SentencePiece's failure on a str that is not valid Unicode (a lone surrogate, left by decoding
+    bytes with errors="surrogateescape" or "surrogatepass") into a ValueError that says where it is. The
+    texts are searched only after such a failure, so valid text costs nothing."""
+    try:
+        yield
+    except (TypeError, RuntimeError, UnicodeError):
+        for name, values in texts.items():
+            for i, text in enumerate(values):
+                found = _SURROGATE.search(text)
+                if found:
+                    where = f"{name}[{i}]" if batched else name
+                    raise ValueError(
+                        f"{where} has a lone surrogate U+{ord(found.group()):04X} at character {found.start()}, "
+                        f"which is not valid Unicode ({text!r:.60}); decode the bytes with errors='replace', "
+                        "or remove it"
+                    ) from None
+        raise
+
+
 def _tok(token) -> str:
     if not isinstance(token, str):
         raise TypeError(f"tokens must be str, got {type(token).__name__}: {token!r}")

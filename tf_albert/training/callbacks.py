@@ -11,9 +11,11 @@ unfinished part of that epoch, which is trained again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import shutil
 import sys
 
 import keras
@@ -220,6 +222,98 @@ def fit_resumable(
     if nan_stop.message:
         raise TrainingDivergedError(nan_stop.message)
     return history
+
+
+# === The run folder's identity ===
+RUN_FILE = "run.json"
+#: What a run folder holds besides run.json (what `claim_run_folder(..., overwrite=True)` removes).
+RUN_ENTRIES = ("backup", "checkpoints", "log.csv", "model", "metrics.json", "results.json")
+
+
+def file_digest(source) -> dict | None:
+    """How a data source enters a run's identity: a file by its path and sha256, rows by the sha256 of their
+    JSON."""
+    if source is None:
+        return None
+    h = hashlib.sha256()
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"data file not found: {path!r}")
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return {"file": os.path.abspath(path), "sha256": h.hexdigest()}
+    h.update(json.dumps(source, sort_keys=True, default=str).encode("utf-8"))
+    return {"rows": len(source), "sha256": h.hexdigest()}
+
+
+def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """What differs between two run identities, one phrase per leaf (nested dicts are walked, data digests
+    are leaves)."""
+    out = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict) and "sha256" not in a and "sha256" not in b:
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif isinstance(a, dict) or isinstance(b, dict):  # data digests
+            if a and b and _source(a) == _source(b):
+                out.append(f"{key} data {_source(a)} changed (sha256 {a['sha256'][:12]}… → "
+                           f"{b['sha256'][:12]}…)")
+            else:
+                out.append(f"{key} data {_source(a)} → {_source(b)}")
+        else:
+            out.append(f"{prefix}{key} {a!r} → {b!r}")
+    return out
+
+
+def _source(digest: dict | None) -> str:
+    if digest is None:
+        return "none"
+    return digest.get("file") or f"({digest.get('rows')} rows)"
+
+
+def claim_run_folder(output_dir: str, identity: dict, *, overwrite: bool = False, chief: bool = True,
+                     command: str = "finetune") -> int:
+    """Makes `output_dir` the folder of the run `identity` (JSON-able: data digests, arguments, labels), so
+    that rerunning resumes only the same run. Returns the number of epochs its backup has done (0 when new).
+
+    * a folder without a run: `identity` is recorded in `run.json` (by the chief);
+    * the same run: resumed (a finished one is only evaluated and saved again);
+    * a different run, or one with no `run.json`: ValueError saying what differs and how to start fresh;
+    * `overwrite=True`: the old run's entries (`RUN_ENTRIES`, `run.json`) are removed first; other files in
+      the folder are left alone.
+    """
+    path = os.path.join(output_dir, RUN_FILE)
+    identity = json.loads(json.dumps(identity))  # as it reads back (tuples are lists)
+    fresh = (f"to start fresh, pass --overwrite (`{command}(..., overwrite=True)`), which deletes that run's "
+             f"{', '.join(RUN_ENTRIES)}, or choose another --out folder")
+    if overwrite:
+        if chief:
+            for name in RUN_ENTRIES + (RUN_FILE,):
+                target = os.path.join(output_dir, name)
+                if os.path.isdir(target) and not os.path.islink(target):
+                    shutil.rmtree(target)
+                elif os.path.lexists(target):
+                    os.remove(target)
+    elif os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            recorded = json.load(f)
+        different = _differences(recorded, identity)
+        if different:
+            raise ValueError(f"{output_dir} holds another {command} run, which this one cannot resume: "
+                             f"{'; '.join(different)}. Rerun that run's command to resume it; {fresh}")
+    else:
+        traces = [n for n in RUN_ENTRIES if os.path.exists(os.path.join(output_dir, n))]
+        if traces:
+            raise ValueError(f"{output_dir} holds a run without a record of its data and arguments "
+                             f"({', '.join(traces)}; no {RUN_FILE}), which this one cannot safely resume; {fresh}")
+    if chief and not os.path.isfile(path):
+        os.makedirs(output_dir, exist_ok=True)
+        write_file_atomically(path, json.dumps(identity, indent=2, sort_keys=True) + "\n")
+    return backed_up_epoch(_worker_backup_dir(os.path.join(output_dir, "backup")))
 
 
 def fit_in_run_folder(

@@ -42,6 +42,10 @@ def to_label_ids(values, label2id: Mapping | None, what: str = "label") -> tuple
     """Label values → ids. With `label2id` (str → id) unknown labels raise; without, integer labels
     0..n-1 are kept and anything else is numbered in sorted order."""
     values = list(values)
+    for k, v in enumerate(values):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            raise ValueError(f"{what} of example {k} (counting from 0) is empty ({v!r}); every example needs a "
+                             "label: fill it in or drop the example")
     if values and all(isinstance(v, str) and v.strip().lstrip("-").isdigit() for v in values):
         values = [int(v) for v in values]  # "0", "1", "10" from CSV files are class ids, not names
     if label2id is None:
@@ -389,8 +393,9 @@ def classification_dataset(
             try:
                 y = [float(v) for v in labels]
             except (TypeError, ValueError):
-                bad = next(v for v in labels if not _is_number(v))
-                raise ValueError(f"regression labels must be numbers, got {bad!r}") from None
+                k, bad = next((k, v) for k, v in enumerate(labels) if not _is_number(v))
+                raise ValueError(f"regression labels must be numbers, got {bad!r} (example {k}, counting "
+                                 "from 0)") from None
         elif problem_type == "multi_label_classification":
             flat = [v for vs in labels for v in vs]
             ids, mapping = to_label_ids(flat, label2id)

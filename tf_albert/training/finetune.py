@@ -24,7 +24,7 @@ from tf_albert.training import data_files as F
 from tf_albert.training import datasets as D
 from tf_albert.training import metrics as M
 from tf_albert.training import qa as Q
-from tf_albert.training.callbacks import fit_in_run_folder
+from tf_albert.training.callbacks import claim_run_folder, file_digest, fit_in_run_folder
 from tf_albert.training.command import add_run_arguments, run_command, run_options
 from tf_albert.training.distribute import is_chief, strategy_scope
 from tf_albert.training.optimization import create_optimizer
@@ -193,6 +193,7 @@ def finetune(
     pad_to_multiple_of: int | None = 8,
     verbose="auto",
     log=print,
+    overwrite: bool = False,
 ) -> dict:
     """Fine-tunes a pretrained ALBERT on one task and saves it; rerun the same call to resume.
 
@@ -210,6 +211,8 @@ def finetune(
         columns: {"text", "text_pair", "label", "question", "choices"} column names when not the defaults.
         label_names: the class names in id order (default: sorted labels of the training data).
         strategy: a `tf.distribute.Strategy`; None for the default.
+        overwrite: `output_dir` holds another run (other data, arguments or labels; recorded in its
+            `run.json`): delete that run's files and start fresh instead of raising ValueError.
 
     Returns:
         The evaluation metrics (on `eval`, else on `train`), plus `train_seconds`.
@@ -225,6 +228,7 @@ def finetune(
         raise ValueError(f"warmup_ratio must be in [0, 1), got {warmup_ratio!r}")
     started = time.time()
     model_path = local_path(model) or model
+    tokenizer_source = tokenizer  # for the run's identity: a path, None (the model's own) or an instance
     if tokenizer is None or isinstance(tokenizer, (str, os.PathLike)):
         source = (local_path(tokenizer) or tokenizer) if tokenizer is not None else model_path
         try:
@@ -247,14 +251,27 @@ def finetune(
         seed=seed,
         pad_to_multiple_of=pad_to_multiple_of,
     )
-    train_ds, train_extras = build_dataset(
-        task, train_rows, tokenizer, training=True, label2id=label2id, **common
+    train_ds, train_extras = _naming_file(
+        train, lambda: build_dataset(task, train_rows, tokenizer, training=True, label2id=label2id, **common)
     )
     label2id = train_extras.get("label2id") or label2id
     eval_rows = F.read_rows(eval) if eval is not None else train_rows
-    eval_ds, eval_extras = build_dataset(
-        task, eval_rows, tokenizer, training=False, label2id=label2id, **common
+    eval_ds, eval_extras = _naming_file(
+        eval if eval is not None else train,
+        lambda: build_dataset(task, eval_rows, tokenizer, training=False, label2id=label2id, **common),
     )
+    identity = {
+        "task": task,
+        "data": {"train": file_digest(train), "eval": file_digest(eval)},
+        "model": _described(model),
+        "tokenizer": _described(tokenizer_source),
+        "arguments": dict(common, epochs=epochs, learning_rate=learning_rate, warmup_ratio=warmup_ratio,
+                          weight_decay=weight_decay),
+        "labels": sorted(label2id, key=label2id.get) if label2id else None,  # the names in id order
+    }
+    done = claim_run_folder(output_dir, identity, overwrite=overwrite, chief=is_chief())
+    if done >= epochs:
+        log(f"{output_dir}: this run finished its {epochs} epochs already; evaluating and saving its model")
     fit_eval_ds = None
     if eval is not None and task != "question_answering":
         fit_eval_ds = eval_ds
@@ -320,6 +337,23 @@ def finetune(
     return results
 
 
+def _described(value):
+    """A path, name or None as it is; any other object by its repr (for the run's identity)."""
+    if value is None or isinstance(value, (str, os.PathLike)):
+        return value if value is None else os.fspath(value)
+    return repr(value)
+
+
+def _naming_file(source, make):
+    """`make()`; a ValueError about the data is prefixed by the file the data came from."""
+    try:
+        return make()
+    except ValueError as e:
+        if isinstance(source, (str, os.PathLike)):
+            raise ValueError(f"{os.fspath(source)}: {e}") from None
+        raise
+
+
 # === Command line ===
 def build_parser(prog: str = "tf-albert finetune") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -361,6 +395,12 @@ def build_parser(prog: str = "tf-albert finetune") -> argparse.ArgumentParser:
     )
     p.add_argument("--pad-to-multiple-of", type=int, default=8, help="round padded lengths up (0: off)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="--out holds another run (other data, arguments or labels): delete it and start fresh "
+        "(without this, rerunning the same command resumes the run; any other is refused)",
+    )
     add_run_arguments(p)
     return p
 
@@ -401,6 +441,7 @@ def finetune_main(argv=None) -> int:
             label_names=args.labels.split(",") if args.labels else None,
             seed=args.seed,
             pad_to_multiple_of=args.pad_to_multiple_of or None,
+            overwrite=args.overwrite,
             **run_options(args),
         ),
     )
