@@ -56,6 +56,33 @@ def random_ids(shape, vocab_size=99, low=5, seed=0):
     return np.random.default_rng(seed).integers(low, vocab_size, size=shape).astype("int32")
 
 
+def own_loss_batch(model_class_name: str, rng, n=8, length=6):
+    """(x, y) for a head's own loss on `tiny_config(num_labels=3)`: a small fixed batch to overfit."""
+    if model_class_name == "AlbertForMultipleChoice":
+        x = {"input_ids": random_ids((n, 3, length), seed=1)}
+        return x, rng.integers(0, 3, size=(n,))
+    x = {"input_ids": random_ids((n, length), seed=1), "attention_mask": np.ones((n, length), "int32")}
+    x["attention_mask"][:, -1] = 0
+    if model_class_name == "AlbertForSequenceClassification":
+        return x, rng.integers(0, 3, size=(n,))
+    if model_class_name == "AlbertForTokenClassification":
+        y = rng.integers(0, 3, size=(n, length))
+        y[:, -1] = -100
+        return x, y
+    if model_class_name == "AlbertForMaskedLM":
+        y = np.full((n, length), -100)
+        y[:, 2] = x["input_ids"][:, 2]
+        return x, y
+    if model_class_name == "AlbertForQuestionAnswering":
+        return x, {"start_positions": rng.integers(0, length, size=(n,)),
+                   "end_positions": rng.integers(0, length, size=(n,))}
+    if model_class_name == "AlbertForPreTraining":
+        y = np.full((n, length), -100)
+        y[:, 1] = x["input_ids"][:, 1]
+        return x, {"labels": y, "sentence_order_label": rng.integers(0, 2, size=(n,))}
+    raise AssertionError(model_class_name)
+
+
 # --- checkpoint fixtures (tests/fixtures/checkpoints, see its README) ---
 FOLDERS = {"safetensors": "hf_safetensors", "bin": "hf_bin", "h5": "hf_tf", "tf1": "google_tf1"}
 # fixture head -> (model class name, config overrides); classifier heads use the checkpoint's [1, H] classifier

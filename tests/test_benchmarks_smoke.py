@@ -115,3 +115,24 @@ def test_serving_benchmark_mixed_shapes_and_compile_count():
     line = ("I0000 00:00:1795786915.244203   23621 device_compilation_profiler.cc:113] Compiled __inference_f_9 1 "
             "times, compile time: 72537 us, cumulative: 72537 us (0 us / 72.5 ms)\n")
     assert bench_serving.count_compilations("other line\n" + line * 3) == 3
+
+
+def test_deploy_table_ratios_and_mixed_batches():
+    from benchmarks import bench_deploy
+
+    batches = bench_deploy.speed_batches("mixed")
+    assert [ids.shape[0] for ids, _ in batches] == [8, 8]
+    assert all(ids.shape[1] % 8 == 0 and mask[:, :1].all() for ids, mask in batches)
+    assert bench_deploy.speed_batches("8x128")[0][0].shape == (8, 128)
+
+    def run(seconds, tokens=1024):
+        return {shape: {"times": [seconds], "tokens": tokens} for shape in bench_deploy.SHAPES}
+
+    report = {"speed": {"tflite_int8": [run(1.0)], "savedmodel": [run(2.0)], "hf_onnx_fp32": [run(4.0)],
+                        "hf_onnx_int8": [run(3.0)]},
+              "accuracy": {"tflite_int8": {"accuracy": 0.9, "agree_with_keras": 0.95}},
+              "sizes": {"tflite_int8": 11.8e6}}
+    text = bench_deploy.table(report)
+    assert "| tf_albert TFLite int8 (dynamic range) | 1000 | 1024 | 1000 | 1024 | 1000 | 1024 | 11.8 | 0.900 | 0.950 |" \
+        in text
+    assert "| 8x128 | 2.00× (SavedModel (no XLA)) | 3.00× (TFLite int8 (dynamic range)) |" in text

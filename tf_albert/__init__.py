@@ -39,6 +39,7 @@ from tf_albert.model.modeling import (  # noqa: E402
     AlbertModel,
     AlbertPreTrainedModel,
 )
+from tf_albert.utils import backends as _backends  # noqa: E402
 from tf_albert.version import __version__  # noqa: E402
 
 _CORE = [
@@ -59,11 +60,16 @@ _LAZY = {
 }
 _SUBPACKAGES = ("checkpoints", "export", "model", "pipelines", "pretrained", "tasks", "tokenization", "training",
                 "utils")
+# TensorFlow programs by nature (utils/backends.py): on the JAX / PyTorch backends asking for them raises
+# BackendError naming the backend and the alternative, and `from tf_albert import *` leaves them out.
+_TF_ONLY = {"AlbertTokenizerLayer": "tokenizer_layer", "export_saved_model": "export", "export": "export"}
 
-__all__ = _CORE + sorted(_LAZY)
+__all__ = _CORE + sorted(n for n in _LAZY if n not in _TF_ONLY or _backends.backend() == "tensorflow")
 
 
 def __getattr__(name: str):
+    if name in _TF_ONLY:
+        _backends.require_tensorflow(_TF_ONLY[name])
     if name in _SUBPACKAGES:  # `import tf_albert; tf_albert.export.export_saved_model(...)`
         return importlib.import_module(f"tf_albert.{name}")
     target = _LAZY.get(name)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.helpers import random_ids, tiny_config
+from tests.helpers import own_loss_batch, random_ids, tiny_config
 from tf_albert import (
     AlbertForMaskedLM,
     AlbertForMultipleChoice,
@@ -20,28 +20,7 @@ N, L = 8, 6
 
 def _data(cls, rng):
     """(x, y) for a head: a small fixed batch to overfit."""
-    if cls is AlbertForMultipleChoice:
-        x = {"input_ids": random_ids((N, 3, L), seed=1)}
-        return x, rng.integers(0, 3, size=(N,))
-    x = {"input_ids": random_ids((N, L), seed=1), "attention_mask": np.ones((N, L), "int32")}
-    x["attention_mask"][:, -1] = 0
-    if cls is AlbertForSequenceClassification:
-        return x, rng.integers(0, 3, size=(N,))
-    if cls is AlbertForTokenClassification:
-        y = rng.integers(0, 3, size=(N, L))
-        y[:, -1] = -100
-        return x, y
-    if cls is AlbertForMaskedLM:
-        y = np.full((N, L), -100)
-        y[:, 2] = x["input_ids"][:, 2]
-        return x, y
-    if cls is AlbertForQuestionAnswering:
-        return x, {"start_positions": rng.integers(0, L, size=(N,)), "end_positions": rng.integers(0, L, size=(N,))}
-    if cls is AlbertForPreTraining:
-        y = np.full((N, L), -100)
-        y[:, 1] = x["input_ids"][:, 1]
-        return x, {"labels": y, "sentence_order_label": rng.integers(0, 2, size=(N,))}
-    raise AssertionError(cls)
+    return own_loss_batch(cls.__name__, rng, N, L)
 
 
 HEADS = [AlbertForSequenceClassification, AlbertForTokenClassification, AlbertForMaskedLM,

@@ -2,9 +2,11 @@
 
 The fixtures (tests/fixtures/parity, made by tools/make_parity_fixtures.py with transformers v5 and torch)
 hold random non-trivial weights, padded inputs and every output, hidden states and attentions included,
-for a shared config (1 group, 1 block) and a grouped one (2 groups × 2 inner blocks).
+for a shared config (1 group, 1 block) and a grouped one (2 groups × 2 inner blocks). The file runs on
+every Keras backend: tests/backends runs it again on JAX and PyTorch.
 """
 
+import keras
 import numpy as np
 import pytest
 
@@ -26,14 +28,18 @@ HEADS = {
 }
 
 
+def _numpy(x):
+    return keras.ops.convert_to_numpy(x)  # also PyTorch tensors that require grad
+
+
 def _flatten(outputs):
     flat = {}
     for key, value in outputs.items():
         if isinstance(value, (tuple, list)):
             for i, v in enumerate(value):
-                flat[f"{key}/{i}"] = np.asarray(v)
+                flat[f"{key}/{i}"] = _numpy(v)
         else:
-            flat[key] = np.asarray(value)
+            flat[key] = _numpy(value)
     return flat
 
 
@@ -68,25 +74,37 @@ def test_explicit_position_ids_match_hf(variant):
     inputs = {k: expected[f"posids/{k}"] for k in ("input_ids", "attention_mask", "token_type_ids", "position_ids")}
     out = model(**inputs)
     for key in ("last_hidden_state", "pooler_output"):
-        diff = np.max(np.abs(np.asarray(out[key]) - expected[f"posids/{key}"]))
+        diff = np.max(np.abs(_numpy(out[key]) - expected[f"posids/{key}"]))
         assert diff <= TOL, (key, diff)
+
+
+def _xla(fn):
+    """`fn` compiled with XLA on the backend that runs (this file also runs on JAX and PyTorch:
+    tests/backends)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, jit_compile=True)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.jit(fn)
+    pytest.skip("PyTorch has no XLA; torch.compile is covered by tests/backends (slow)")
 
 
 @pytest.mark.parametrize("variant", ["shared", "grouped"])
 def test_parity_holds_under_xla(variant):
-    import tensorflow as tf
-
     model, inputs, expected = _build(variant, "pretraining")
-    fn = tf.function(lambda kw: model(**kw), jit_compile=True)
-    out = fn({k: tf.constant(v) for k, v in inputs.items()})
+    fn = _xla(lambda kw: model(**kw))
+    out = fn({k: keras.ops.convert_to_tensor(v) for k, v in inputs.items()})
     for key in ("prediction_logits", "sop_logits", "loss"):
-        assert np.max(np.abs(np.asarray(out[key]) - expected[key])) <= TOL, key
+        assert np.max(np.abs(_numpy(out[key]) - expected[key])) <= TOL, key
 
 
 def test_inputs_embeds_equal_input_ids():
     model, inputs, _ = _build("shared", "model")
-    table = model.albert.embeddings.word_embeddings.embeddings.numpy()
+    table = keras.ops.convert_to_numpy(model.albert.embeddings.word_embeddings.embeddings)
     by_ids = model(**inputs)["last_hidden_state"]
     embeds = {k: v for k, v in inputs.items() if k != "input_ids"}
     by_embeds = model(inputs_embeds=table[inputs["input_ids"]], **embeds)["last_hidden_state"]
-    np.testing.assert_allclose(by_ids, by_embeds, atol=1e-6)
+    np.testing.assert_allclose(_numpy(by_ids), _numpy(by_embeds), atol=1e-6)

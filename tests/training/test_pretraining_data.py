@@ -294,3 +294,25 @@ def test_corpus_errors(tmp_path):
         P.corpus_files(str(tmp_path / "empty"))
     with pytest.raises(FileNotFoundError, match="manifest.json"):
         P.pretraining_dataset(str(tmp_path / "empty"), 2)
+
+
+def test_length_buckets_cut_pretraining_batches_to_the_ladder(tmp_path):
+    from tf_albert.tokenization import AlbertTokenizer
+    from tf_albert.utils import shapes
+
+    tok = AlbertTokenizer.from_pretrained(FIXTURE_TOKENIZER)
+    config = P.PretrainingDataConfig(max_seq_length=64, max_predictions_per_seq=6, short_seq_prob=0.5,
+                                     num_shards=1, eval_fraction=0.0)
+    P.write_pretraining_data(str(_corpus(tmp_path)), tok, str(tmp_path / "d"), config, log=lambda *_: None)
+    kw = dict(batch_size=2, shuffle=False, repeat=False)
+    static = list(P.pretraining_dataset(str(tmp_path / "d"), **kw))
+    cut = list(P.pretraining_dataset(str(tmp_path / "d"), length_buckets="auto", **kw))
+    lengths = set()
+    for (x, y), (xs, ys) in zip(cut, static):
+        length = x["input_ids"].shape[1]
+        longest = int(xs["attention_mask"].numpy().sum(-1).max())
+        assert length == shapes.padded_length(longest, shapes.length_ladder(64))  # the shortest that holds it
+        np.testing.assert_array_equal(x["input_ids"], xs["input_ids"][:, :length])  # nothing real is cut
+        np.testing.assert_array_equal(x["masked_lm_positions"], xs["masked_lm_positions"])
+        lengths.add(length)
+    assert len(lengths) > 1 and lengths <= set(shapes.length_ladder(64))

@@ -23,10 +23,11 @@ import re
 
 import keras
 
-from tf_albert.checkpoints import formats, hf_pytorch, hf_tf, loading
+from tf_albert.checkpoints import formats, hf_pytorch, hf_tf, keras_hub, loading
 from tf_albert.checkpoints.naming import hf_weight_map
 from tf_albert.checkpoints.resolve import resolve_path
 from tf_albert.model.config import AlbertConfig
+from tf_albert.model.quantization import float_copy
 from tf_albert.tasks import MODEL_CLASS_NAMES
 from tf_albert.tokenization.tokenizer import AlbertTokenizer
 from tf_albert.utils.fileio import replace_folder_atomically
@@ -34,6 +35,8 @@ from tf_albert.utils.fileio import replace_folder_atomically
 # Files of earlier saves that a new save replaces (also shards of any size): stale weights must not linger.
 _WEIGHT_FILES = re.compile(r"^(model|tf_model|pytorch_model)(-\d+-of-\d+)?\.(safetensors|h5|bin)(\.index\.json)?$")
 SAVE_FORMATS = ("safetensors", "h5")
+# A KerasHub preset has a config.json of its own: it is saved alone, `formats=("keras_hub",)`.
+KERAS_HUB = "keras_hub"
 
 
 def _config_fields() -> set:
@@ -97,7 +100,8 @@ def from_pretrained(model_cls, name_or_path, *, strict: bool = False, ignore_mis
             anew instead of raising.
         local_files_only, revision, cache_dir, token: hub options (`HF_HUB_OFFLINE=1` also means local only).
         weights_format: "safetensors", "h5", "bin" or "tf1" to choose when a folder holds several.
-        dtype: the model's dtype policy, e.g. "mixed_float16" (variables stay float32).
+        dtype: the model's dtype policy, e.g. "mixed_float16" (variables stay float32), or "int8": the float
+            weights loaded, then `model.quantize("int8")` (Keras int8; serve it with XLA on a CPU).
         **config_overrides: AlbertConfig fields, e.g. `num_labels=3`, `hidden_dropout_prob=0.1`.
 
     Returns:
@@ -114,11 +118,14 @@ def from_pretrained(model_cls, name_or_path, *, strict: bool = False, ignore_mis
     checkpoint = formats.find_checkpoint(path, weights_format)
     config = formats.read_config(checkpoint, **config_overrides)
     cls = _model_class(model_cls, config)
-    model = cls(config, dtype=dtype) if dtype is not None else cls(config)
+    quantize = dtype == "int8"  # Keras int8 quantizes a loaded float model
+    model = cls(config, dtype=dtype) if dtype not in (None, "int8") else cls(config)
     model.build()
     with formats.open_weights(checkpoint, config) as source:
         info = loading.load_weights(model, source, strict=strict, ignore_mismatched_sizes=ignore_mismatched_sizes)
     loading.report(info)
+    if quantize:
+        model.quantize("int8")
     model.loading_info = info
     return model
 
@@ -144,6 +151,13 @@ def save_pretrained(model, folder, *, tokenizer=None, formats: tuple = SAVE_FORM
     the tokenizer files when `tokenizer` is given (an AlbertTokenizer or a path to a SentencePiece model).
 
     The folder loads in transformers v5 `Albert*.from_pretrained`, v4 `TFAlbert*.from_pretrained` and ours.
+    `formats=("keras_hub",)` writes a KerasHub backbone preset instead (config.json, model.weights.h5, and
+    the SentencePiece model under assets/tokenizer/ when `tokenizer` is given):
+    `keras_hub.models.AlbertBackbone.from_preset(folder)` loads it (see `checkpoints.keras_hub`); the old
+    folder is replaced whole.
+    A Keras int8 model (`model.quantize("int8")`) is saved dequantized and a LoRA model with its LoRA merged:
+    plain float32 weights in HF's layout (`from_pretrained(folder, dtype="int8")` quantizes them again, to the
+    same int8 values; `model.save("model.keras")` keeps the int8 weights as they are).
     Everything is written to a temporary folder beside `folder` first and then swapped in, so a crash leaves
     the previous checkpoint intact. Files already in `folder` that this save does not write (a README, logs,
     a tokenizer) are kept; weight files of earlier saves are replaced.
@@ -151,15 +165,23 @@ def save_pretrained(model, folder, *, tokenizer=None, formats: tuple = SAVE_FORM
     Returns:
         The folder's path.
     """
-    formats = tuple(formats)
+    formats = (formats,) if isinstance(formats, str) else tuple(formats)
     bad = [f for f in formats if f not in SAVE_FORMATS]
-    if bad or not formats:
-        raise ValueError(f"formats must be a non-empty subset of {SAVE_FORMATS}, got {formats!r}")
+    if (bad or not formats) and formats != (KERAS_HUB,):
+        raise ValueError(f"formats must be a non-empty subset of {SAVE_FORMATS}, or ({KERAS_HUB!r},) alone "
+                         f"(a KerasHub preset has a config.json of its own), got {formats!r}")
     if not isinstance(folder, (str, os.PathLike)):
         raise TypeError(f"folder must be a path, got {type(folder).__name__}: {folder!r}")
     if not model.built:
         model.build()
+    model = float_copy(model)  # int8 dequantized, LoRA merged: HF has no name for their extra variables
     state = hf_state(model)
+    if formats == (KERAS_HUB,):
+        if isinstance(tokenizer, (str, os.PathLike)):
+            tokenizer = AlbertTokenizer(vocab_file=os.fspath(tokenizer))
+        with replace_folder_atomically(folder) as tmp:
+            keras_hub.write_preset(tmp, model, state, tokenizer)
+        return os.fspath(folder)
     with replace_folder_atomically(folder, keep=_keeps_old_file) as tmp:
         config = model.config.copy(architectures=[type(model).__name__])
         config.save_pretrained(tmp)

@@ -130,7 +130,14 @@ def find_checkpoint(path: str) -> str | None:
 
 def open_tf1(prefix: str, config=None) -> TensorSource:
     """A `TensorSource` over a TF1 checkpoint with Google's names (see module docstring)."""
-    import tensorflow as tf
+    try:
+        import tensorflow as tf  # TensorFlow's checkpoint reader; works whatever the Keras backend
+    except ImportError:
+        raise ImportError(
+            f"{prefix} is a Google TF1 checkpoint, which only TensorFlow can read: `pip install "
+            "tf_albert[tensorflow]` (any Keras backend then loads it), or convert it once where TensorFlow is "
+            "installed (`tf-albert convert SRC DST` writes model.safetensors, which needs no TensorFlow)"
+        ) from None
 
     source = TensorSource("google-tf1", prefix)
     try:

@@ -29,11 +29,19 @@ inputs of different shapes or a sequence longer than ``max_position_embeddings``
 uncompiled function (XLA drops Assert ops).
 
 Modules: :mod:`~tf_albert.export.signatures` (names, the ids signature), :mod:`~tf_albert.export.saved_model`
-(options, writing, inspecting), :mod:`~tf_albert.export.text` (text signatures), :mod:`~tf_albert.export.cli`
-(``tf-albert export``; not imported here: the command line sits above the library).
+(options, writing, inspecting), :mod:`~tf_albert.export.text` (text signatures), :mod:`~tf_albert.export.tflite`
+(``export_tflite``: the ids signature as a TFLite/LiteRT file, builtin ops only), :mod:`~tf_albert.export.onnx`
+(``export_onnx``: an ONNX graph for ONNX Runtime, built from the weights; needs ``tf_albert[onnx]``),
+:mod:`~tf_albert.export.cli` (``tf-albert export``; not imported here: the command line sits above the library).
 """
 
-from tf_albert.export.saved_model import (
+from tf_albert.utils.backends import require_tensorflow
+
+# Export is a TensorFlow program: on the JAX / PyTorch backends (maybe with no TensorFlow installed) say so,
+# and what to use instead, before importing TensorFlow.
+require_tensorflow("export")
+
+from tf_albert.export.saved_model import (  # noqa: E402
     ID_INPUTS,
     IDS_SIGNATURE,
     IDS_SIGNATURE_TEXT_FIRST,
@@ -42,13 +50,17 @@ from tf_albert.export.saved_model import (
     ops_outside_core,
     signature_op_types,
 )
+from tf_albert.export.onnx import export_onnx  # noqa: E402  (imports onnx itself only when it exports)
+from tf_albert.export.tflite import export_tflite  # noqa: E402
 
 __all__ = [
     "IDS_SIGNATURE",
     "IDS_SIGNATURE_TEXT_FIRST",
     "ID_INPUTS",
     "TEXT_SIGNATURE",
+    "export_onnx",
     "export_saved_model",
+    "export_tflite",
     "ops_outside_core",
     "signature_op_types",
 ]

@@ -1,4 +1,5 @@
-"""`tf-albert export`: a model folder (or .keras file) → `<output-dir>/<name>/<version>/` SavedModel."""
+"""`tf-albert export`: a model folder (or .keras file) → a TF Serving SavedModel
+(`<output-dir>/<name>/<version>/`), or one file: `--format tflite|onnx --output FILE [--quantize ...]`."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import sys
 
 import keras
 
+from tf_albert.export.onnx import export_onnx  # imports the optional onnx package only when it exports
 from tf_albert.export.saved_model import METADATA_FILE, export_saved_model, ops_outside_core
+from tf_albert.export.tflite import export_tflite
 from tf_albert.model.modeling import MODEL_CLASSES, AlbertPreTrainedModel
+
+FORMATS = ("savedmodel", "tflite", "onnx")
 
 
 def _load_model(source: str, head: str | None):
@@ -43,7 +48,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     """The arguments of `tf-albert export` (on `parser` when the CLI passes its sub-parser)."""
     parser = parser or argparse.ArgumentParser(
         prog="tf-albert export",
-        description="Export a model as a TF Serving SavedModel: <output-dir>/<name>/<version>/",
+        description="Export a model as a TF Serving SavedModel (<output-dir>/<name>/<version>/), a TFLite file "
+                    "(--format tflite --output FILE.tflite) or an ONNX file (--format onnx --output FILE.onnx)",
     )
     parser.add_argument("model", help="a model folder (config.json + weights: ours, HF's, a Google TF1 "
                                       "checkpoint) or a .keras file")
@@ -63,15 +69,48 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--jit-compile", action="store_true", help="XLA-compile the serving functions")
     parser.add_argument("--top-k", type=int, default=5, help="labels/tokens returned by the text signature")
     parser.add_argument("--text-first", action="store_true", help="make the text signature serving_default")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing version folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing version folder or file")
+    parser.add_argument("--format", choices=FORMATS, default="savedmodel",
+                        help="savedmodel (TF Serving, the default), tflite (LiteRT: phones, small CPUs) or onnx "
+                             "(ONNX Runtime)")
+    parser.add_argument("--output", help="the file to write, for --format tflite/onnx")
+    parser.add_argument("--quantize", choices=("int8", "float16"),
+                        help="tflite: int8 (dynamic range) or float16 weights; onnx: int8 (onnxruntime)")
     return parser
+
+
+def _export_file(model, args) -> str:
+    """--format tflite/onnx: one file at --output (SavedModel-only options are refused)."""
+    if not args.output:
+        raise ValueError(f"--format {args.format} needs --output FILE")
+    ignored = [flag for flag, given in (("--name", args.name), ("--signatures", args.signatures),
+                                        ("--tokenizer", args.tokenizer), ("--jit-compile", args.jit_compile),
+                                        ("--text-first", args.text_first)) if given]
+    if ignored:
+        raise ValueError(f"{', '.join(ignored)} only apply to --format savedmodel")
+    if args.format == "tflite":
+        return export_tflite(model, args.output, quantize=args.quantize, max_length=args.max_length,
+                             overwrite=args.overwrite)
+    if args.max_length is not None:
+        raise ValueError("--max-length does not apply to --format onnx (its batch and length are dynamic)")
+    if args.quantize == "float16":
+        raise ValueError("--quantize float16 is for --format tflite; ONNX takes --quantize int8")
+    return export_onnx(model, args.output, quantize=args.quantize, overwrite=args.overwrite)
 
 
 def main(argv=None) -> int:
     """`tf-albert export MODEL [--name NAME] [--version N|next] ...`; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
+        if args.format == "savedmodel" and (args.output or args.quantize):
+            raise ValueError("--output and --quantize are for --format tflite/onnx; a SavedModel goes to "
+                             "--output-dir/--name/--version")
         model = _load_model(args.model, args.head)
+        if args.format != "savedmodel":
+            path = _export_file(model, args)
+            print(f"exported {type(model).__name__} to {path} ({os.path.getsize(path) / 1e6:.1f} MB, "
+                  f"{args.format}{', ' + args.quantize if args.quantize else ''})")
+            return 0
         tokenizer = args.tokenizer or _find_tokenizer(args.model)
         signatures = None if args.signatures is None else tuple(s.strip() for s in args.signatures.split(","))
         if signatures is None and tokenizer is not None and not _text_available():
@@ -84,7 +123,7 @@ def main(argv=None) -> int:
             max_length=args.max_length, jit_compile=args.jit_compile, version=args.version, top_k=args.top_k,
             text_first=args.text_first, overwrite=args.overwrite,
         )
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError, ImportError) as e:
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError, IsADirectoryError, ImportError) as e:
         print(f"tf-albert export: error: {e}", file=sys.stderr)
         return 2
     with open(os.path.join(folder, METADATA_FILE), encoding="utf-8") as f:

@@ -8,6 +8,7 @@ import os
 import tensorflow as tf
 
 from tf_albert.model import validation
+from tf_albert.utils import shapes
 
 IDS_SIGNATURE = "serving_default"
 TEXT_SIGNATURE = "serving_text"
@@ -32,12 +33,9 @@ def ids_input_specs(model, max_length=None, prefix="") -> dict:
 
 def length_buckets(max_position_embeddings: int) -> list[int]:
     """The sequence lengths an XLA export pads to: powers of two from `MIN_LENGTH_BUCKET` up to
-    `max_position_embeddings`, which is always the last (512: 16, 32, 64, 128, 256, 512)."""
-    buckets, length = [], MIN_LENGTH_BUCKET
-    while length < max_position_embeddings:
-        buckets.append(length)
-        length *= 2
-    return buckets + [max_position_embeddings]
+    `max_position_embeddings`, which is always the last (512: 16, 32, 64, 128, 256, 512) — the shape
+    policy's ladder (`tf_albert.utils.shapes`) with one length per octave: a server compiles few shapes."""
+    return list(shapes.length_ladder(max_position_embeddings, per_octave=1, smallest=MIN_LENGTH_BUCKET))
 
 
 MIN_LENGTH_BUCKET = 16

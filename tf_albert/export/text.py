@@ -39,6 +39,7 @@ import tensorflow as tf
 from tf_albert.export.signatures import LABELS_FILE, TEXT_SIGNATURE, ensure_shapes
 from tf_albert.model import losses
 from tf_albert.tasks import model_task_of
+from tf_albert.tokenization.fast import AlbertTokenizerFast
 from tf_albert.tokenization.rules import CLEAN_UP_REPLACEMENTS
 from tf_albert.tokenization.tokenizer import AlbertTokenizer
 
@@ -63,17 +64,20 @@ def _tokenizer_layer(tokenizer, model, max_length):
         tokenizer = tokenizer.tokenizer
     elif isinstance(tokenizer, (str, os.PathLike)):
         tokenizer = AlbertTokenizer.from_pretrained(os.fspath(tokenizer))
-    elif not isinstance(tokenizer, AlbertTokenizer):
-        raise TypeError("tokenizer must be an AlbertTokenizer, an AlbertTokenizerLayer or a path to a folder "
-                        f"holding spiece.model, got {type(tokenizer).__name__}")
+    elif not isinstance(tokenizer, (AlbertTokenizer, AlbertTokenizerFast)):
+        raise TypeError("tokenizer must be an AlbertTokenizer, an AlbertTokenizerFast, an AlbertTokenizerLayer "
+                        f"or a path to a tokenizer folder, got {type(tokenizer).__name__}")
     vocab = model.config.vocab_size
     if len(tokenizer) > vocab:
         raise ValueError(f"the tokenizer has {len(tokenizer)} ids but the model's vocab_size is {vocab}; "
                          "they do not belong together")
     length = max_length or model.config.max_position_embeddings
     padding = "max_length" if max_length else "longest"
-    return tokenizer, AlbertTokenizerLayer.from_tokenizer(tokenizer, sequence_length=length, padding=padding,
-                                                          **options)
+    layer_class = AlbertTokenizerLayer
+    if isinstance(tokenizer, AlbertTokenizerFast):  # a tokenizer.json folder: the `tokenizers` pipeline in TF
+        # Deferred like AlbertTokenizerLayer above (tensorflow-text).
+        from tf_albert.tokenization.fast_layer import AlbertFastTokenizerLayer as layer_class
+    return tokenizer, layer_class.from_tokenizer(tokenizer, sequence_length=length, padding=padding, **options)
 
 
 def _write_labels(config, asset_dir) -> str:

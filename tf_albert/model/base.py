@@ -13,6 +13,7 @@ The heads themselves are in modeling.py.
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Mapping
 
 import keras
@@ -20,7 +21,7 @@ import numpy as np
 from keras import ops
 
 from tf_albert.checkpoints import api as checkpoint_api
-from tf_albert.model import distribution, validation
+from tf_albert.model import distribution, quantization, ragged, validation
 from tf_albert.model.encoder import AlbertMainLayer
 from tf_albert.model.layers import as_config
 from tf_albert.utils import keras_hooks
@@ -72,16 +73,26 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
         self.build()
 
     def get_config(self):
-        return {
+        config = {
             "name": self.name,
             "trainable": self.trainable,
             "dtype": keras.saving.serialize_keras_object(self.dtype_policy),
             "config": self.config.to_dict(),
         }
+        mode = quantization.quantization_mode(self) if self.built else None
+        if mode is not None:  # `model.quantize(mode)` was called: a .keras file holds the quantized weights
+            config["quantization"] = mode
+        return config
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        config = dict(config)
+        mode = config.pop("quantization", None)
+        model = cls(**config)
+        if mode is not None:  # the quantized variables, for Keras to load the saved values into
+            model.build()
+            model.quantize(mode)
+        return model
 
     # --- checkpoints and export (implemented in their own modules) -----------------------------------
     @classmethod
@@ -105,7 +116,8 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
     def gradient_checkpointing_enable(self, enable: bool = True) -> None:
         """Recompute each encoder layer in the backward pass instead of keeping its activations: much less
         memory for long sequences (albert-base, 8 × 512: peak RSS −22 %) for about one more forward pass
-        per step. TensorFlow backend; `fit()` retraces its step with the new setting."""
+        per step. Every backend (TensorFlow: a compiled loop; JAX: `jax.checkpoint`; PyTorch:
+        `torch.utils.checkpoint`, per layer); `fit()` retraces its step with the new setting."""
         self.albert.encoder.gradient_checkpointing = bool(enable)
         self.train_function = None
 
@@ -304,11 +316,16 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
         return distribution.per_replica_loss(loss)
 
     # --- tf.distribute (see distribution.py) ---------------------------------------------------------
-    def train_step(self, data):
-        return distribution.rank1_logs(super().train_step(data))
+    # JAX's trainer calls `train_step(state, data)` and gets `(logs, state)` back (its steps are pure
+    # functions); the TensorFlow and PyTorch trainers call `train_step(data)`. The logs fix-up is for
+    # tf.distribute only.
+    def train_step(self, *args):
+        result = super().train_step(*args)
+        return result if len(args) > 1 else distribution.rank1_logs(result)
 
-    def test_step(self, data):
-        return distribution.rank1_logs(super().test_step(data))
+    def test_step(self, *args):
+        result = super().test_step(*args)
+        return result if len(args) > 1 else distribution.rank1_logs(result)
 
     def symbolic_build_batch(self, iterator, data_batch):
         strategy = keras_hooks.distribute_strategy(self)
@@ -340,11 +357,9 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
         return checks + self._check_labels(labels, named)
 
     def _checked_data(self, x, y=None, sources: validation.SourceChecks | None = None):
-        try:
-            import tensorflow as tf
-        except ImportError:  # another backend without TF: nothing to wrap
-            return x
-        if isinstance(x, tf.data.Dataset):
+        # A tf.data.Dataset exists only once TensorFlow is imported; other backends need not import it.
+        tf = sys.modules.get("tensorflow")
+        if tf is not None and isinstance(x, tf.data.Dataset):
             def check(*element):
                 features = element[0]
                 target = element[1] if len(element) > 1 else None
@@ -375,10 +390,16 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
             return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
+        if ragged.is_ragged(x):  # rows of different lengths: batched and padded by the shape policy
+            batch_size = args[0] if args else kwargs.pop("batch_size", None)
+            x, y = ragged.evaluation_data(self, x, y, batch_size), None
+            args = (None, *args[1:]) if args else ()
         with validation.SourceChecks(self._check_batch) as sources:
             return super().evaluate(self._checked_data(x, y, sources), y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
+        if ragged.is_ragged(x):  # rows of different lengths: batched and padded by the shape policy
+            return ragged.predict(self, x, args[0] if args else kwargs.get("batch_size"))
         if _rows(x) == 0:  # Keras' loop needs one batch at least; the model itself gives empty outputs
             return keras.tree.map_structure(np.asarray, self.predict_on_batch(x))
         with validation.SourceChecks(self._check_batch) as sources:

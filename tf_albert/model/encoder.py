@@ -5,7 +5,8 @@
 
 `AlbertEncoder.call` is that loop, written out in `keras.ops`; it is the reference and runs on every backend.
 On the TensorFlow backend the same layers have a fast path, in fast_loop.py: each group's layers as one
-compiled loop (`tf.while_loop`), and optional gradient checkpointing. It gives the plain loop's outputs and
+compiled loop (`tf.while_loop`), and optional gradient checkpointing; on JAX and PyTorch gradient
+checkpointing wraps each layer of the plain loop in `keras.remat`. It gives the plain loop's outputs and
 gradients (tests/model/test_encoder.py). The blocks themselves are in layers.py.
 """
 
@@ -35,11 +36,12 @@ class AlbertEncoder(ConfigLayer):
 
     Args:
         config: AlbertConfig or its dict.
-        gradient_checkpointing: bool. In training (TensorFlow backend), keep only each layer's input for
-            the backward pass and recompute the layer's activations there, one layer at a time: much less
-            memory for long sequences, for about one more forward pass of compute. Dropout masks are
-            redrawn identically. Can be switched on an existing encoder; retrace compiled functions
-            afterwards (`model.make_train_function(force=True)`).
+        gradient_checkpointing: bool. In training, keep only each layer's input for the backward pass and
+            recompute the layer's activations there, one layer at a time: much less memory for long
+            sequences, for about one more forward pass of compute. Dropout masks are redrawn identically.
+            TensorFlow: the compiled loop (fast_loop.py); JAX / PyTorch: `keras.remat` per layer. Can be
+            switched on an existing encoder; retrace compiled functions afterwards
+            (`model.make_train_function(force=True)`).
 
     Example:
     >>> import numpy as np
@@ -95,6 +97,9 @@ class AlbertEncoder(ConfigLayer):
             if fast_loop.compiled_loop_applies(c, hidden_states):
                 return fast_loop.compiled_layers(self, hidden_states, attention_bias, output_hidden_states,
                                                  output_attentions, training)
+        elif training and self.gradient_checkpointing:
+            return self._rematerialized_layers(hidden_states, attention_bias, output_hidden_states,
+                                               output_attentions)
 
         all_hidden_states = [hidden_states] if output_hidden_states else None
         all_attentions = [] if output_attentions else None
@@ -112,8 +117,51 @@ class AlbertEncoder(ConfigLayer):
             tuple(all_attentions) if output_attentions else None,
         )
 
+    def _rematerialized_layers(self, hidden_states, attention_bias, output_hidden_states, output_attentions):
+        """Gradient checkpointing on JAX and PyTorch: the plain loop with each layer under `keras.remat`
+        (`jax.checkpoint` / `torch.utils.checkpoint`), which keeps only the layer's input for the backward
+        pass and recomputes the rest there. The recomputation must draw the same dropout masks: on JAX they
+        come from seeds drawn outside the recomputed function; on PyTorch from torch's global generator,
+        whose state `torch.utils.checkpoint` restores before recomputing."""
+        if output_hidden_states or output_attentions:
+            raise ValueError("output_hidden_states/output_attentions cannot be combined with gradient "
+                             "checkpointing in training (the per-layer activations are not kept)")
+        c = self.config
+        jax = keras.backend.backend() == "jax"
+        for i in range(c.num_hidden_layers):
+            group = self.albert_layer_groups[int(i / (c.num_hidden_layers / c.num_hidden_groups))]
+            seeds = [_dropout_seed(block) if jax else None for block in group]
+
+            def layer(h, bias, seeds, group=group):
+                for block, seed in zip(group, seeds):
+                    h, _ = block(h, bias, training=True, dropout_fn=_seeded_dropout(seed))
+                return h
+
+            hidden_states = keras.remat(layer)(hidden_states, attention_bias, seeds)
+        return hidden_states, None, None
+
     def get_config(self):
         return {**super().get_config(), "gradient_checkpointing": self.gradient_checkpointing}
+
+
+def _dropout_seed(block):
+    """A fresh seed from one of `block`'s Dropout layers' generators (None when the block has no dropout)."""
+    for layer in (block.dropout, block.attention.attention_dropout, block.attention.output_dropout):
+        if getattr(layer, "seed_generator", None) is not None:
+            return layer.seed_generator.next()
+    return None
+
+
+def _seeded_dropout(seed):
+    """A TransformerBlock `dropout_fn`: masks from `seed` (+ a salt per dropout of the block), or from the
+    backend's global generator when `seed` is None (PyTorch)."""
+
+    def dropout(x, rate, salt):
+        if seed is None:
+            return keras.random.dropout(x, rate)
+        return keras.random.dropout(x, rate, seed=seed + keras.ops.convert_to_tensor([0, salt], seed.dtype))
+
+    return dropout
 
 
 class AlbertMainLayer(ConfigLayer):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from tf_albert.model import losses, validation
+from tf_albert.model import losses, quantization, validation
 from tf_albert.model.base import INPUT_NAMES, AlbertPreTrainedModel
 from tf_albert.model.layers import AlbertMLMHead, AlbertSOPHead
 from tf_albert.tasks import MODEL_CLASS_NAMES
@@ -64,7 +64,8 @@ class _MLMMixin:
         if positions is not None:
             index = ops.expand_dims(ops.cast(positions, "int32"), -1)
             sequence_output = ops.take_along_axis(sequence_output, index, axis=1)
-        return self.predictions(sequence_output, self.albert.embeddings.word_embeddings.embeddings)
+        # The float table (an int8-quantized or LoRA table as the embedding layer itself sees it).
+        return self.predictions(sequence_output, quantization.float_matrix(self.albert.embeddings.word_embeddings))
 
     def _check_extra_inputs(self, inputs):
         positions = inputs.get("masked_lm_positions")

@@ -39,14 +39,26 @@ def concrete_value(x):
         return x
     if isinstance(x, (list, tuple, int, float)):
         return np.asarray(x)
+    if _torch_compiling():
+        return None  # traced by torch.compile (jit_compile=True): data is checked before the step, as for XLA
     try:
         return keras.ops.convert_to_numpy(x)
     except Exception:  # a symbolic tensor (tf.function graph, JAX tracer): checked in-graph instead
         return None
 
 
+def _torch_compiling() -> bool:
+    if keras.backend.backend() != "torch":
+        return False
+    import torch  # the PyTorch backend runs, so torch is installed
+
+    return torch.compiler.is_compiling()
+
+
 def in_xla_context() -> bool:
     """True while tracing a function that XLA will compile (`jit_compile=True`)."""
+    if keras.backend.backend() != "tensorflow":
+        return False  # a TensorFlow notion; other backends must not import TensorFlow for it
     try:
         import tensorflow as tf
         from tensorflow.python.ops import control_flow_util
@@ -284,14 +296,6 @@ def after(checks: list, tensors: dict) -> dict:
 
 
 # === Data sources of fit/evaluate/predict that Keras reads batch by batch ===
-def _split_batch(batch):
-    """(x, y) of one batch as a data source yields it: x, (x,), (x, y) or (x, y, sample_weight) (lists too,
-    as Keras reads them)."""
-    if isinstance(batch, (tuple, list)) and 1 <= len(batch) <= 3:
-        return batch[0], batch[1] if len(batch) > 1 else None
-    return batch, None
-
-
 class SourceChecks:
     """Checks every batch of a generator or `keras.utils.PyDataset` as Keras reads it (`check(x, y)` on the
     numpy values: the error names the value, its position and the batch).
@@ -315,7 +319,8 @@ class SourceChecks:
 
     def run(self, batch, where: str):
         try:
-            self.check(*_split_batch(batch))
+            x, y, _ = keras.utils.unpack_x_y_sample_weight(batch)  # as Keras itself reads the batch
+            self.check(x, y)
         except (ValueError, TypeError) as e:
             self.error = type(e)(f"{where}: {e}")
             raise self.error from None

@@ -61,7 +61,8 @@ def pipeline(task: str | None = None, model=None, tokenizer=None, *, device=None
         batch_size: model rows per forward call.
         jit_compile: XLA-compile the forward function (one compilation per bucket shape); None: on a GPU only,
             where it pays off; on a CPU each compilation costs seconds.
-        pad_to_multiple_of: inputs are sorted by length and padded to a multiple of this (8), not to the longest.
+        pad_to_multiple_of: inputs are sorted by length and padded to a multiple of this (8); with XLA to the
+            few lengths 8, 16, 24, 32, 48, 64, 96, 128, ... only (`tf_albert.utils.shapes.lengths_for`).
         pad_to_length: pad every batch to this one length instead (a single compiled shape).
         **kwargs: the task's parameters (e.g. `top_k`, `aggregation_strategy`, `doc_stride`), defaults for
             every call; each call may override them.

@@ -2,9 +2,10 @@
 
 A pipeline turns Python inputs into *features* (token ids of one model row each; a long question-answering
 context gives several), runs the model on batches of features and turns the outputs back into HF-shaped
-results. The forward pass sorts the features by length, groups them into buckets whose length is a multiple of
-`pad_to_multiple_of` (8), splits each bucket into batches of at most `batch_size` rows and runs one compiled
-function per distinct batch shape; the results come back in input order.
+results. The forward pass sorts the features by length, pads each to one of the lengths of the shape policy
+(`tf_albert.utils.shapes.lengths_for`: multiples of `pad_to_multiple_of` (8); with XLA the few lengths of its
+ladder, 8, 16, 24, 32, 48, 64, 96, 128, ...), splits each length's rows into batches of at most `batch_size` and
+runs one compiled function per distinct batch shape; the results come back in input order.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import keras
 import numpy as np
 
 from tf_albert.checkpoints.resolve import resolve_path
 from tf_albert.model.modeling import AlbertPreTrainedModel
+from tf_albert.model.quantization import float_copy, quantization_mode
 from tf_albert.tokenization.tokenizer import AlbertTokenizer
+from tf_albert.utils import shapes
 
 logger = logging.getLogger("tf_albert.pipelines")
 
@@ -33,6 +37,9 @@ DTYPE_POLICIES = {
     "float16": "mixed_float16",
     "fp16": "mixed_float16",
     "mixed_float16": "mixed_float16",
+    # Keras int8 (`model.quantize("int8")`): weights and matmuls in int8; the forward pass runs with XLA
+    # unless jit_compile=False is asked for (without XLA, Keras int8 is ~4x slower than float32 on a CPU).
+    "int8": "int8",
 }
 
 
@@ -47,6 +54,10 @@ def resolve_device(device) -> str | None:
     """
     if device is None:
         return None
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(f"device={device!r} places the pipeline with TensorFlow, but Keras runs on the "
+                         f"{keras.backend.backend()} backend: leave device=None (JAX and PyTorch run on their "
+                         "default device; CUDA_VISIBLE_DEVICES chooses the GPU)")
     import tensorflow as tf
 
     if isinstance(device, bool) or not isinstance(device, (int, np.integer, str)):
@@ -124,13 +135,24 @@ def load_tokenizer(tokenizer, model_path: str | None):
 
 def _with_dtype(model, policy: str):
     """`model` itself when it already computes in `policy`, else a copy of it built with that policy."""
+    if policy == "int8":
+        if quantization_mode(model) == "int8":
+            return model
+        # A copy (the caller's model is never quantized in place), from float weights (LoRA merged).
+        copy = _copy_with_policy(float_copy(model), "float32")
+        copy.quantize("int8")
+        return copy
     if policy is None or model.dtype_policy.name == policy:
         return model
+    return _copy_with_policy(model, policy)
+
+
+def _copy_with_policy(model, policy: str):
     config = model.get_config()
     config["dtype"] = policy
     copy = type(model).from_config(config)
     copy.build()
-    source = {v.path: v for v in model.weights}
+    source = {v.path: v for v in (model if quantization_mode(model) else float_copy(model)).weights}  # LoRA merged
     for variable in copy.weights:
         if variable.path not in source:
             raise ValueError(f"cannot re-create {type(model).__name__} with dtype {policy}: it has no weight "
@@ -154,10 +176,6 @@ class Feature:
 
     def __len__(self) -> int:
         return len(self.input_ids)
-
-
-def _round_up(n: int, multiple: int) -> int:
-    return -(-n // multiple) * multiple
 
 
 def _next_power_of_two(n: int) -> int:
@@ -202,7 +220,7 @@ class Pipeline:
         self.model, self.tokenizer = self._load(model, tokenizer)
         self.config = self.model.config
         if jit_compile is None:
-            jit_compile = self._on_gpu()
+            jit_compile = self._on_gpu() or quantization_mode(self.model) == "int8"
         self.jit_compile = bool(jit_compile)
         self.max_length = min(int(self.tokenizer.model_max_length), int(self.config.max_position_embeddings))
         if self.pad_to_length is not None and self.pad_to_length > self.config.max_position_embeddings:
@@ -245,11 +263,15 @@ class Pipeline:
     def _device_scope(self):
         import contextlib
 
+        if keras.backend.backend() != "tensorflow":
+            return contextlib.nullcontext()  # JAX / PyTorch: the backend's default device
         import tensorflow as tf
 
         return tf.device(self.device) if self.device else contextlib.nullcontext()
 
     def _on_gpu(self) -> bool:
+        if keras.backend.backend() != "tensorflow":
+            return False  # JAX / PyTorch run the model eagerly here (see `_compiled`): no XLA switch to make
         import tensorflow as tf
 
         if self.device is not None:
@@ -366,24 +388,23 @@ class Pipeline:
 
     def _plan(self, features: list):
         """Batches of feature indices, shortest first, each with the length it is padded to."""
-        order = sorted(range(len(features)), key=lambda i: len(features[i]))
-        buckets: dict[int, list] = {}
-        for i in order:
-            n = len(features[i])
-            length = self.pad_to_length if self.pad_to_length else _round_up(n, self.pad_to_multiple_of)
-            if self.pad_to_length and n > self.pad_to_length:
-                raise ValueError(f"an input has {n} tokens, more than pad_to_length={self.pad_to_length}")
-            buckets.setdefault(min(length, self.config.max_position_embeddings), []).append(i)
-        for length in sorted(buckets):
-            indices = buckets[length]
-            for start in range(0, len(indices), self.batch_size):
-                yield indices[start:start + self.batch_size], length
+        lengths = [len(f) for f in features]
+        if self.pad_to_length and max(lengths) > self.pad_to_length:
+            raise ValueError(f"an input has {max(lengths)} tokens, more than pad_to_length={self.pad_to_length}")
+        return shapes.sorted_batches(lengths, self.padded_lengths(), self.batch_size)
+
+    def padded_lengths(self) -> tuple[int, ...]:
+        """The lengths inputs are padded to: `pad_to_length`, else those of the shape policy."""
+        if self.pad_to_length:
+            return (self.pad_to_length,)
+        return shapes.lengths_for(self.config.max_position_embeddings, compiled=self.jit_compile,
+                                  multiple=self.pad_to_multiple_of)
 
     def _collate(self, features: list, length: int) -> dict:
         rows = len(features)
         # With XLA every batch shape is a compilation: round the batch up to a power of two (capped at batch_size)
         # so that a run compiles a handful of shapes, not one per leftover batch.
-        padded_rows = min(self.batch_size, _next_power_of_two(rows)) if self.jit_compile else rows
+        padded_rows = shapes.padded_rows(rows, self.batch_size) if self.jit_compile else rows
         pad_id = self.tokenizer.pad_token_id
         ids = np.full((padded_rows, length), pad_id, np.int32)
         mask = np.zeros((padded_rows, length), np.int32)
@@ -404,6 +425,15 @@ class Pipeline:
         return batch
 
     def _compiled(self):
+        if self._function is None and keras.backend.backend() != "tensorflow":
+            # JAX / PyTorch: the model's own (eager) call; `jit_compile` applies to TensorFlow only.
+            names = ("input_ids", "attention_mask", "token_type_ids") + tuple(self.extra_inputs)
+
+            def forward(*tensors):
+                out = self._outputs(self.model, dict(zip(names, tensors)))
+                return {k: keras.ops.cast(v, "float32") for k, v in out.items()}
+
+            self._function = forward
         if self._function is None:
             import tensorflow as tf
 
@@ -426,7 +456,7 @@ class Pipeline:
         self.forward_shapes.add(batch["input_ids"].shape + tuple(batch[n].shape[1] for n in self.extra_inputs))
         with self._device_scope():
             out = self._compiled()(*[batch[n] for n in names])
-        return {k: v.numpy() for k, v in out.items()}
+        return {k: keras.ops.convert_to_numpy(v) for k, v in out.items()}
 
 
 # === Helpers shared by the tasks ===============================================================================

@@ -20,6 +20,7 @@ import sys
 
 import keras
 
+from tf_albert.utils.backends import import_tensorflow
 from tf_albert.utils.fileio import write_file_atomically
 
 BACKUP_METADATA = "training_metadata.json"
@@ -188,7 +189,7 @@ def fit_resumable(
     Example:
     >>> history = fit_resumable(model, train_ds, epochs=3, backup_dir="out/backup")  # doctest: +SKIP
     """
-    import tensorflow as tf
+    tf = import_tensorflow("tf.data")
 
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")

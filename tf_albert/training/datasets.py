@@ -24,6 +24,8 @@ import numpy as np
 
 from tf_albert.model.losses import IGNORE_INDEX
 from tf_albert.tasks import TRAINING_TASKS
+from tf_albert.training.batching import index_batches, padded_lengths
+from tf_albert.utils.backends import import_tensorflow
 
 #: The training tasks (the kinds of labelled data), from the one task vocabulary.
 TASKS = TRAINING_TASKS
@@ -210,7 +212,7 @@ def encode_multiple_choice(tokenizer, contexts, choices, questions=None, max_len
 
 # === tf.data ===
 def _ragged(rows, dtype):
-    import tensorflow as tf
+    tf = import_tensorflow("tf.data")
 
     lengths = np.array([len(r) for r in rows], np.int64)
     flat = np.concatenate([np.asarray(r, dtype) for r in rows]) if len(rows) else np.zeros([0], dtype)
@@ -232,8 +234,11 @@ def make_dataset(
     drop_remainder: bool = False,
     num_choices: int | None = None,
     per_token_labels: bool = False,
+    group_by_length: bool | None = None,
+    length_buckets="auto",
+    max_tokens: int | None = None,
 ):
-    """`tf.data` of encoded examples: optional seeded shuffle, per-batch padding, prefetch.
+    """`tf.data` of encoded examples: batches of rows (length-grouped when shuffled), padded, prefetched.
 
     Args:
         features: {name: list of token lists} (`input_ids`, `token_type_ids`, `attention_mask`); for
@@ -242,27 +247,60 @@ def make_dataset(
             a list of per-token lists (`per_token_labels=True`; padded with `label_pad_value`); or a dict
             of such lists.
         batch_size: global batch size.
-        shuffle, seed: shuffle the examples each epoch, in an order that depends only on `seed`.
-        pad_to_max_length: pad every batch to `max_length` (static shapes for TPU/XLA) instead of its longest.
-        pad_to_multiple_of: round the padded length up (fewer distinct shapes to trace/compile).
-        drop_remainder: drop the last partial batch (static batch dimension).
+        shuffle, seed: a new order each epoch that depends only on `seed`.
+        group_by_length: batch rows of similar length together (default: when shuffling). Each epoch the
+            rows are shuffled, ordered by padded length, cut into batches and the batches shuffled
+            (`tf_albert.training.batching`); without shuffling, rows are sorted by length (the dataset's
+            `order` attribute says which row each position holds).
+        length_buckets: the lengths batches are padded to: an int (that many lengths that pad these rows
+            least, `shapes.fit_lengths`), a list of lengths, or None: each batch padded to its longest row
+            (rounded up to `pad_to_multiple_of`). "auto" (the default): 5 fitted lengths when grouping by
+            length — with the one short batch at most 6 shapes for an XLA-compiled step — else None.
+        max_tokens: with length grouping, batches of max_tokens // L rows at padded length L instead of
+            `batch_size` rows (steady memory and step time).
+        pad_to_max_length: pad every batch to `max_length` (one static shape, for TPUs).
+        pad_to_multiple_of: padded lengths are multiples of this.
+        drop_remainder: drop the short batch (static batch dimension).
+
+    Example:
+    >>> rows = [[2, 7, 3], [2, 7, 7, 7, 7, 3], [2, 3], [2, 7, 7, 7, 7, 7, 7, 3]]
+    >>> features = {"input_ids": rows, "attention_mask": [[1] * len(r) for r in rows]}
+    >>> ds = make_dataset(features, [0, 1, 0, 1], batch_size=2, group_by_length=True, length_buckets=[4, 8])
+    >>> [(x["input_ids"].shape.as_list(), y.numpy().tolist()) for x, y in ds]
+    [([2, 8], [1, 1]), ([2, 4], [0, 0])]
     """
-    import tensorflow as tf
+    tf = import_tensorflow("tf.data")
 
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if pad_to_max_length and not max_length:
         raise ValueError("pad_to_max_length needs max_length")
+    if max_tokens is not None and (isinstance(max_tokens, bool) or max_tokens < 1
+                                   or not isinstance(max_tokens, (int, np.integer))):
+        raise ValueError(f"max_tokens must be a positive int, got {max_tokens!r}")
     names = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in features]
     n = len(features["input_ids"])
     if n == 0:
         raise ValueError("no examples to build a dataset from")
+    if group_by_length is None:
+        group_by_length = bool(shuffle) and not pad_to_max_length
+    if isinstance(length_buckets, str) and length_buckets == "auto" and not group_by_length:
+        length_buckets = None  # in order or plainly shuffled: each batch padded to its longest row
+    if max_tokens is not None and not group_by_length:
+        raise ValueError("max_tokens needs group_by_length=True (rows of one length share a batch)")
+    row_lengths = [max(len(c) for c in ex) if num_choices else len(ex) for ex in features["input_ids"]]
+    row_padded, fixed = padded_lengths(
+        row_lengths, length_buckets=length_buckets, pad_to_multiple_of=pad_to_multiple_of,
+        max_length=max_length, pad_to_max_length=pad_to_max_length,
+    )
     tensors, pad_values = {}, {}
     for k in names:
         rows = features[k]
         if num_choices:
-            rows = [np.asarray(_pad_rows(ex, 0 if k != "input_ids" else pad_token_id)).ravel() for ex in rows]
+            rows = [c for ex in rows for c in ex]  # one row per choice, regrouped per example below
         tensors[k] = _ragged(rows, np.int32)
+        if num_choices:
+            tensors[k] = tf.RaggedTensor.from_uniform_row_length(tensors[k], num_choices)
         pad_values[k] = np.int32(pad_token_id if k == "input_ids" else 0)
     label_struct = None
     if labels is not None:
@@ -278,75 +316,36 @@ def make_dataset(
                 arr = arr.astype(np.float32) if arr.dtype.kind == "f" else arr.astype(np.int32)
                 label_struct[k] = ("dense", tf.constant(arr))
 
-    def element(i):
-        x = {k: t[i] for k, t in tensors.items()}
-        if num_choices:
-            x = {k: tf.reshape(v, [num_choices, -1]) for k, v in x.items()}
+    padded_table = tf.constant(row_padded, tf.int64)
+    static_rows = batch_size if drop_remainder and max_tokens is None else None
+    static_length = fixed[0] if fixed is not None and len(fixed) == 1 else None
+
+    def pad(ragged, index, length, value):
+        choices = [num_choices] if ragged.ragged_rank == 2 else []  # multiple choice: [rows, choices, length]
+        shape = tf.stack([tf.size(index, out_type=tf.int64), *choices, length])
+        dense = tf.gather(ragged, index).to_tensor(default_value=value, shape=shape)
+        return tf.ensure_shape(dense, [static_rows, *choices, static_length])
+
+    def batch(index):
+        length = tf.reduce_max(tf.gather(padded_table, index))
+        x = {k: pad(t, index, length, pad_values[k]) for k, t in tensors.items()}
         if label_struct is None:
             return x
-        y = {k: t[i] for k, (_, t) in label_struct.items()}
+        y, label_pad = {}, np.int32(label_pad_value)
+        for k, (kind, t) in label_struct.items():
+            y[k] = tf.gather(t, index) if kind == "dense" else pad(t, index, length, label_pad)
         return x, (y["labels"] if list(y) == ["labels"] else y)
 
-    ds = tf.data.Dataset.range(n)
-    if shuffle:
-        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    seq = max_length if pad_to_max_length else None
-    x_shape = {k: ([num_choices, seq] if num_choices else [seq]) for k in names}
-    if label_struct is None:
-        shapes, values = x_shape, pad_values
-    else:
-        y_shape = {k: ([seq] if kind == "ragged" else t.shape[1:]) for k, (kind, t) in label_struct.items()}
-        y_vals = {
-            k: (np.int32(label_pad_value) if kind == "ragged" else tf.constant(0, t.dtype))
-            for k, (kind, t) in label_struct.items()
-        }
-        if list(label_struct) == ["labels"]:
-            y_shape, y_vals = y_shape["labels"], y_vals["labels"]
-        shapes, values = (x_shape, y_shape), (pad_values, y_vals)
-    ds = ds.padded_batch(
-        batch_size, padded_shapes=shapes, padding_values=values, drop_remainder=drop_remainder
-    )
-    if pad_to_multiple_of and not pad_to_max_length:
-        ds = ds.map(
-            _round_up(pad_to_multiple_of, pad_values, label_pad_value, max_length, per_token_labels),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
-    return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def _pad_rows(rows, value):
-    width = max(len(r) for r in rows)
-    return [list(r) + [value] * (width - len(r)) for r in rows]
-
-
-def _round_up(multiple: int, pad_values: dict, label_pad_value, max_length, per_token_labels: bool):
-    import tensorflow as tf
-
-    def pad(t, value):
-        length = tf.shape(t)[-1]
-        target = (length + multiple - 1) // multiple * multiple
-        if max_length:
-            target = tf.minimum(target, max(max_length, 1))
-        target = tf.maximum(target, length)
-        paddings = tf.concat(
-            [tf.zeros([tf.rank(t) - 1, 2], tf.int32), tf.reshape(tf.stack([0, target - length]), [1, 2])], 0
-        )
-        return tf.pad(t, paddings, constant_values=tf.cast(value, t.dtype))
-
-    def fn(x, y=None):
-        x = {k: pad(v, pad_values[k]) for k, v in x.items()}
-        if y is None:
-            return x
-        if per_token_labels:
-            if isinstance(y, dict):
-                y = {k: (pad(v, label_pad_value) if k == "labels" else v) for k, v in y.items()}
-            else:
-                y = pad(y, label_pad_value)
-        return x, y
-
-    return fn
+    index = index_batches(row_padded, batch_size=batch_size, max_tokens=max_tokens, shuffle=shuffle,
+                          group_by_length=group_by_length, seed=seed, drop_remainder=drop_remainder)
+    ds = index.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+    ds.length_buckets = fixed
+    ds.row_lengths, ds.padded_lengths = np.asarray(row_lengths), row_padded
+    # The row each position of an unshuffled dataset holds (sorted by length when grouped).
+    ds.order = None
+    if not shuffle:
+        ds.order = np.argsort(-row_padded, kind="stable") if group_by_length else np.arange(n)
+    return ds
 
 
 # === Builders per head ===

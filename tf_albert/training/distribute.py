@@ -38,6 +38,8 @@ import contextlib
 import json
 import os
 
+from tf_albert.utils.backends import import_tensorflow
+
 STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
 
 
@@ -53,10 +55,9 @@ def get_strategy(name: str | None = "default", devices=None):
     >>> get_strategy("default") is None
     True
     """
-    import tensorflow as tf
-
     if name is None or name == "default":
         return None
+    tf = import_tensorflow("tf.distribute")
     if not isinstance(name, str):
         raise TypeError(f"strategy name must be a str, got {type(name).__name__}")
     kind, _, address = name.partition(":")
@@ -90,7 +91,7 @@ def strategy_scope(strategy):
 def num_replicas(strategy=None) -> int:
     """Replicas that share each global batch (1 without a strategy)."""
     if strategy is None:
-        import tensorflow as tf
+        tf = import_tensorflow("tf.distribute")
 
         strategy = tf.distribute.get_strategy()
     return int(strategy.num_replicas_in_sync)
@@ -134,7 +135,7 @@ def is_chief() -> bool:
 def logical_cpu_devices(count: int) -> list[str]:
     """Splits the CPU into `count` logical devices (call before TF is used) and returns their names; for
     testing `MirroredStrategy` on a machine without several accelerators."""
-    import tensorflow as tf
+    tf = import_tensorflow("tf.distribute")
 
     cpus = tf.config.list_physical_devices("CPU")
     tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * count)

@@ -24,6 +24,7 @@ from tf_albert.training import data_files as F
 from tf_albert.training import datasets as D
 from tf_albert.training import metrics as M
 from tf_albert.training import qa as Q
+from tf_albert.training.batching import for_compiler, parse_length_buckets
 from tf_albert.training.callbacks import claim_run_folder, file_digest, fit_in_run_folder
 from tf_albert.training.command import add_run_arguments, run_command, run_options
 from tf_albert.training.distribute import is_chief, strategy_scope
@@ -74,11 +75,20 @@ def build_dataset(
     batch_size: int = 32,
     seed: int = 0,
     pad_to_multiple_of: int | None = None,
+    group_by_length: bool = True,
+    length_buckets="auto",
+    max_tokens: int | None = None,
 ):
-    """The dataset of one split for `task`, plus what evaluation needs (label2id, gold labels, QA windows)."""
+    """The dataset of one split for `task`, plus what evaluation needs (label2id, gold labels, QA windows).
+
+    Training data is shuffled and (`group_by_length`) batched by length, with `max_tokens` if given;
+    evaluation data is sorted by length (question answering keeps its windows in order) in batches of
+    `batch_size`. Both pad to `length_buckets` (see `datasets.make_dataset`)."""
     training_task(task)
     c = dict(columns or {})
-    kw = dict(batch_size=batch_size, shuffle=training, seed=seed, pad_to_multiple_of=pad_to_multiple_of)
+    kw = dict(batch_size=batch_size, shuffle=training, seed=seed, pad_to_multiple_of=pad_to_multiple_of,
+              group_by_length=group_by_length and (training or task != "question_answering"),
+              length_buckets=length_buckets, max_tokens=max_tokens if training else None)
     if task == "question_answering":
         ds = Q.question_answering_dataset(
             tokenizer,
@@ -191,6 +201,9 @@ def finetune(
     strategy=None,
     jit_compile=None,
     pad_to_multiple_of: int | None = 8,
+    group_by_length: bool = True,
+    length_buckets="auto",
+    max_tokens: int | None = None,
     verbose="auto",
     log=print,
     overwrite: bool = False,
@@ -211,6 +224,12 @@ def finetune(
         columns: {"text", "text_pair", "label", "question", "choices"} column names when not the defaults.
         label_names: the class names in id order (default: sorted labels of the training data).
         strategy: a `tf.distribute.Strategy`; None for the default.
+        jit_compile: XLA-compile the training step; None: only when a GPU or TPU is present.
+        group_by_length, length_buckets, max_tokens, pad_to_multiple_of: batching and padding (see
+            `datasets.make_dataset`). By default training batches are shuffled and grouped by length; with
+            XLA they are padded to the 5 lengths that pad the data least (with the one short batch at most
+            6 compiled shapes, `length_buckets="auto"`), without XLA each batch to its longest row rounded
+            up to `pad_to_multiple_of`.
         overwrite: `output_dir` holds another run (other data, arguments or labels; recorded in its
             `run.json`): delete that run's files and start fresh instead of raising ValueError.
 
@@ -242,6 +261,7 @@ def finetune(
         label2id = {str(n): i for i, n in enumerate(label_names)}
 
     train_rows = F.read_rows(train)
+    jit = has_accelerator() if jit_compile is None else bool(jit_compile)
     common = dict(
         columns=columns,
         max_length=max_length,
@@ -250,15 +270,19 @@ def finetune(
         batch_size=batch_size,
         seed=seed,
         pad_to_multiple_of=pad_to_multiple_of,
+        group_by_length=group_by_length,
+        length_buckets=length_buckets,
+        max_tokens=max_tokens,
     )
+    padding = dict(common, length_buckets=for_compiler(length_buckets, jit))  # "auto": fixed lengths for XLA
     train_ds, train_extras = _naming_file(
-        train, lambda: build_dataset(task, train_rows, tokenizer, training=True, label2id=label2id, **common)
+        train, lambda: build_dataset(task, train_rows, tokenizer, training=True, label2id=label2id, **padding)
     )
     label2id = train_extras.get("label2id") or label2id
     eval_rows = F.read_rows(eval) if eval is not None else train_rows
     eval_ds, eval_extras = _naming_file(
         eval if eval is not None else train,
-        lambda: build_dataset(task, eval_rows, tokenizer, training=False, label2id=label2id, **common),
+        lambda: build_dataset(task, eval_rows, tokenizer, training=False, label2id=label2id, **padding),
     )
     identity = {
         "task": task,
@@ -307,11 +331,12 @@ def finetune(
         net.compile(
             optimizer=optimizer,
             metrics=metrics,
-            jit_compile=has_accelerator() if jit_compile is None else jit_compile,
+            jit_compile=jit,
         )
     log(
         f"{task}: {len(train_rows)} training examples, {steps_per_epoch} steps/epoch x {epochs} epochs, "
         f"{type(net).__name__} from {model}"
+        + (f"; batches padded to lengths {train_ds.length_buckets}" if train_ds.length_buckets else "")
     )
     fit_in_run_folder(
         net,
@@ -394,6 +419,14 @@ def build_parser(prog: str = "tf-albert finetune") -> argparse.ArgumentParser:
         "--labels", help="comma-separated class names in id order (default: sorted training labels)"
     )
     p.add_argument("--pad-to-multiple-of", type=int, default=8, help="round padded lengths up (0: off)")
+    p.add_argument("--no-group-by-length", dest="group_by_length", action="store_false",
+                   help="plain shuffled batches (default: shuffled, then grouped by length)")
+    p.add_argument("--length-buckets", type=parse_length_buckets, default="auto",
+                   help="lengths batches are padded to: 'auto' (with XLA the 5 that pad the data least, "
+                   "else each batch's longest row), a count (e.g. 4), a list (16,32,64,128) or 'none' "
+                   "(each batch's longest row)")
+    p.add_argument("--max-tokens", type=int,
+                   help="token budget per training batch (rows x padded length) instead of --batch-size rows")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--overwrite",
@@ -441,6 +474,9 @@ def finetune_main(argv=None) -> int:
             label_names=args.labels.split(",") if args.labels else None,
             seed=args.seed,
             pad_to_multiple_of=args.pad_to_multiple_of or None,
+            group_by_length=args.group_by_length,
+            length_buckets=args.length_buckets,
+            max_tokens=args.max_tokens,
             overwrite=args.overwrite,
             **run_options(args),
         ),

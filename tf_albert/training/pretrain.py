@@ -28,6 +28,7 @@ from tf_albert.model.config import AlbertConfig
 from tf_albert.model.losses import IGNORE_INDEX
 from tf_albert.model.modeling import AlbertForPreTraining
 from tf_albert.tokenization.tokenizer import AlbertTokenizer, preprocess_text
+from tf_albert.training.batching import parse_length_buckets
 from tf_albert.training.callbacks import fit_in_run_folder
 from tf_albert.training.command import add_run_arguments, run_command, run_options
 from tf_albert.training.distribute import is_chief, strategy_scope
@@ -41,6 +42,7 @@ from tf_albert.training.pretraining_data import (
     read_manifest,
     write_pretraining_data,
 )
+from tf_albert.utils.backends import import_tensorflow
 
 #: The embedded tf-albert-tiny architecture (vocab_size comes from the tokenizer).
 TINY_CONFIG = dict(
@@ -155,7 +157,7 @@ def evaluate_pretraining(model, dataset, steps: int | None = None) -> dict:
     >>> evaluate_pretraining(model, eval_ds)  # doctest: +SKIP
     {'mlm_accuracy': ..., 'sop_accuracy': ..., 'mlm_loss': ..., 'sop_loss': ..., 'examples': ...}
     """
-    import tensorflow as tf
+    tf = import_tensorflow("tf.data")
 
     @tf.function(autograph=False)
     def step(x):
@@ -222,6 +224,7 @@ def pretrain(
     strategy=None,
     eval_steps: int | None = None,
     save_formats=("safetensors", "h5"),
+    length_buckets=None,
     verbose="auto",
     log=print,
 ) -> dict:
@@ -246,6 +249,8 @@ def pretrain(
         strategy: a `tf.distribute.Strategy` (see `tf_albert.training.distribute`); None for the default.
         eval_steps: batches of held-out data to evaluate (None: all).
         save_formats: weight files of the final model folder ("safetensors", "h5").
+        length_buckets: None (batches of max_seq_length, one static shape) or "auto" / a list of lengths:
+            each batch cut to the shortest that holds its longest row (see `pretraining_dataset`).
 
     Returns:
         dict with the held-out `mlm_accuracy`, `sop_accuracy`, losses, steps and wall time.
@@ -255,7 +260,7 @@ def pretrain(
     >>> results["mlm_accuracy"], results["sop_accuracy"]  # doctest: +SKIP
     """
     import keras
-    import tensorflow as tf
+    tf = import_tensorflow("tf.data")
 
     start_time = time.time()
     if not isinstance(num_train_steps, int) or num_train_steps < 1:
@@ -326,7 +331,7 @@ def pretrain(
 
     # 4. training
     epochs = math.ceil(num_train_steps / steps_per_epoch)
-    train_ds = pretraining_dataset(data_dir, batch_size, seed=seed)
+    train_ds = pretraining_dataset(data_dir, batch_size, seed=seed, length_buckets=length_buckets)
     fit_in_run_folder(
         model,
         train_ds,
@@ -348,7 +353,8 @@ def pretrain(
     }
     if manifest["num_eval_examples"]:
         eval_ds = pretraining_dataset(
-            data_dir, batch_size, split="eval", shuffle=False, repeat=False, drop_remainder=False
+            data_dir, batch_size, split="eval", shuffle=False, repeat=False, drop_remainder=False,
+            length_buckets=length_buckets,
         )
         results.update(evaluate_pretraining(model, eval_ds, eval_steps))
         log(
@@ -385,7 +391,7 @@ def _wait_for(ready, what: str, log, timeout: float = 6 * 3600, every: float = 5
 
 def has_accelerator() -> bool:
     """True when TensorFlow sees a GPU or TPU."""
-    import tensorflow as tf
+    tf = import_tensorflow("tf.data")
 
     return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
 
@@ -450,6 +456,9 @@ def build_parser(prog: str = "tf-albert pretrain") -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-steps", type=int, help="held-out batches to evaluate (default: all)")
+    p.add_argument("--length-buckets", type=parse_length_buckets, default=None,
+                   help="'none' (default: every batch max-seq-length long), 'auto' (each batch cut to the "
+                   "shortest of 8, 16, 24, 32, 48, 64, 96, 128, ... holding its longest row) or a list")
     p.add_argument(
         "--save-formats",
         default="safetensors,h5",
@@ -492,6 +501,7 @@ def pretrain_main(argv=None) -> int:
             seed=args.seed,
             eval_steps=args.eval_steps,
             save_formats=tuple(f for f in args.save_formats.split(",") if f),
+            length_buckets=args.length_buckets,
             **run_options(args),
         )
 

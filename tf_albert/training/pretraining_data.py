@@ -27,6 +27,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from tf_albert.model.losses import IGNORE_INDEX
+from tf_albert.training.batching import streamed_lengths
+from tf_albert.utils.backends import import_tensorflow
 from tf_albert.utils.fileio import write_file_atomically, writing_file_atomically
 
 MANIFEST = "manifest.json"
@@ -367,7 +369,7 @@ FEATURE_NAMES = (
 
 
 def _serialize(example: dict) -> bytes:
-    import tensorflow as tf
+    tf = import_tensorflow("tf.data")
 
     feature = {
         k: tf.train.Feature(int64_list=tf.train.Int64List(value=np.ravel(example[k]).tolist()))
@@ -378,7 +380,7 @@ def _serialize(example: dict) -> bytes:
 
 def _write_records(path: str, examples) -> int:
     """Writes to a temp file beside `path` and renames it when done, so a killed run leaves no half file."""
-    import tensorflow as tf
+    tf = import_tensorflow("tf.data")
 
     count = 0
     with writing_file_atomically(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
@@ -516,6 +518,7 @@ def pretraining_dataset(
     skip_batches: int = 0,
     shuffle_buffer: int = 10000,
     drop_remainder: bool = True,
+    length_buckets=None,
 ):
     """`tf.data` of `(features, labels)` batches for `AlbertForPreTraining.fit`.
 
@@ -525,11 +528,16 @@ def pretraining_dataset(
     keeps it, for evaluation). The order is a
     function of `seed` alone, so `skip_batches` continues a stream exactly where a run stopped.
 
+    `length_buckets`: None (every batch [B, max_seq_length]: right for TPUs and packed data, where nearly
+    every batch has a full row), or "auto" / a list of lengths: each batch cut to the smallest of the shape
+    policy's ladder (8, 16, 24, 32, 48, 64, 96, 128, ...) / of the list that holds its longest row — less
+    compute when many examples are short, a bounded number of shapes under XLA.
+
     Example:
     >>> ds = pretraining_dataset("data/", batch_size=64)  # doctest: +SKIP
     >>> model.fit(ds, steps_per_epoch=100, epochs=10)  # doctest: +SKIP
     """
-    import tensorflow as tf
+    tf = import_tensorflow("tf.data")
 
     if split not in ("train", "eval"):
         raise ValueError(f"split must be 'train' or 'eval', got {split!r}")
@@ -552,11 +560,19 @@ def pretraining_dataset(
     spec.update({k: tf.io.FixedLenFeature([preds], tf.int64) for k in ("masked_lm_positions", "labels")})
     spec["sentence_order_label"] = tf.io.FixedLenFeature([], tf.int64)
 
+    fixed = streamed_lengths(length_buckets, seq)
+    fixed = None if fixed is None else tf.constant(fixed, tf.int32)
+
     def parse(records):
         ex = {k: tf.cast(v, tf.int32) for k, v in tf.io.parse_example(records, spec).items()}
         features = {
             k: ex[k] for k in ("input_ids", "attention_mask", "token_type_ids", "masked_lm_positions")
         }
+        if fixed is not None:  # cut to the shortest fixed length that holds the batch's longest row
+            longest = tf.reduce_max(tf.reduce_sum(features["attention_mask"], -1))
+            length = tf.gather(fixed, tf.searchsorted(fixed, tf.reshape(longest, [1]))[0])
+            for k in ("input_ids", "attention_mask", "token_type_ids"):
+                features[k] = features[k][:, :length]
         return features, {"labels": ex["labels"], "sentence_order_label": ex["sentence_order_label"]}
 
     ds = tf.data.Dataset.from_tensor_slices(files)

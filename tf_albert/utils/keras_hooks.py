@@ -17,6 +17,10 @@ tests, and the tests named below fail first when a Keras release moves one of th
 * `BackupHook` — overrides `BackupAndRestore._save_model` and reads `_current_epoch`: the only point where
   a backup is known to be written, to store the dropout seed state beside it (a resumed run draws the same
   masks). Breaks: the resume tests in `tests/training/test_fit.py`.
+* `stored_matrix(layer)` — `Dense._kernel` / `Embedding._embeddings`: the matrix as stored (int8 after
+  `quantize("int8")`, without LoRA); the public `kernel` / `embeddings` properties add LoRA to the int8
+  values unscaled. `all_layers(model)` — `Layer._flatten_layers`: every nested layer. Both serve
+  `tf_albert/model/quantization.py`. Breaks: `tests/model/test_quantization.py`.
 """
 
 from __future__ import annotations
@@ -70,3 +74,13 @@ class BackupHook:
     def _save_model(self):
         super()._save_model()
         self.after_backup(self._current_epoch)
+
+
+def stored_matrix(layer):
+    """The variable a Dense (kernel) or Embedding (table) layer stores its matrix in, LoRA not applied."""
+    return layer._embeddings if isinstance(layer, keras.layers.Embedding) else layer._kernel
+
+
+def all_layers(model) -> list:
+    """Every layer nested in `model` (not `model` itself), depth first."""
+    return list(model._flatten_layers(include_self=False, recursive=True))

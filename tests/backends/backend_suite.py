@@ -1,0 +1,241 @@
+"""The model core on the Keras backend that runs: own-loss fit, evaluate/predict, checkpoints, `.keras` files,
+mixed precision, gradient checkpointing, and the TensorFlow-only features' errors.
+
+tests/backends/test_backends.py runs this file (and tests/model/test_parity.py) in a subprocess per backend,
+with `KERAS_BACKEND=jax` (TensorFlow hidden) and `KERAS_BACKEND=torch`; the TensorFlow backend has its own
+tests in tests/model/. The file is not named test_*.py, so the default run does not collect it itself.
+"""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import tf_albert
+from tests.helpers import SPM, own_loss_batch, random_ids, tiny_config
+from tf_albert.utils.backends import BackendError
+
+BACKEND = keras.backend.backend()
+N, L = 8, 6
+HEADS = ["AlbertForSequenceClassification", "AlbertForTokenClassification", "AlbertForMaskedLM",
+         "AlbertForQuestionAnswering", "AlbertForPreTraining", "AlbertForMultipleChoice"]
+MODELS = ["AlbertModel"] + HEADS
+# torch.compile (PyTorch's jit_compile=True) takes minutes per model on 2 CPU cores: one slow test below.
+JIT = {"jax": [True, False], "torch": [False], "tensorflow": [True]}[BACKEND]
+
+
+def _numpy(x):
+    return ops.convert_to_numpy(x)
+
+
+def _repeat(tree, times):
+    if isinstance(tree, dict):
+        return {k: _repeat(v, times) for k, v in tree.items()}
+    return np.concatenate([tree] * times)
+
+
+def _own_loss_fit(name, jit_compile):
+    keras.utils.set_random_seed(0)
+    model = getattr(tf_albert, name)(tiny_config(num_labels=3))
+    x, y = own_loss_batch(name, np.random.default_rng(0), N, L)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=jit_compile)
+    before = model.evaluate(x, y, batch_size=N, verbose=0, return_dict=True)["loss"]
+    direct = float(_numpy(model(**x, **model._labels_from_y(y))["loss"]))
+    assert before == pytest.approx(direct, rel=1e-4)  # evaluate's loss is the model's own loss
+    history = model.fit(_repeat(x, 15), _repeat(y, 15), batch_size=N, epochs=1, shuffle=False, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    after = model.evaluate(x, y, batch_size=N, verbose=0, return_dict=True)["loss"]
+    assert after < 0.7 * before, (before, after)
+    predicted = model.predict(x, batch_size=N, verbose=0)
+    assert isinstance(predicted[model.main_output], np.ndarray) and len(predicted[model.main_output]) == N
+
+
+@pytest.mark.parametrize("jit_compile", JIT)
+@pytest.mark.parametrize("name", [name if name == "AlbertForSequenceClassification" else
+                                  pytest.param(name, marks=pytest.mark.slow) for name in HEADS])
+def test_fit_on_own_loss(name, jit_compile):
+    """Every head (the other five with `-m slow`: the step code is shared, the losses are checked on every
+    backend by the parity fixtures)."""
+    _own_loss_fit(name, jit_compile)
+
+
+@pytest.mark.slow
+def test_fit_with_torch_compile():
+    if BACKEND != "torch":
+        pytest.skip("PyTorch's jit_compile")
+    _own_loss_fit("AlbertForSequenceClassification", True)
+
+
+def toy_task(n, seed):
+    """A toy task to test on held-out data: is a sequence mostly made of ids from the upper half of the
+    vocabulary (label 1) or from the lower half (label 0)? Two of its seven tokens come from the other half."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, size=n)
+    low, high = rng.integers(8, 53, size=(n, 8)), rng.integers(53, 99, size=(n, 8))
+    own = np.where(labels[:, None] == 1, high, low)
+    other = np.where(labels[:, None] == 1, low, high)
+    noise = np.zeros((n, 8), bool)
+    noise[np.arange(n)[:, None], rng.integers(1, 8, size=(n, 2))] = True
+    ids = np.where(noise, other, own).astype("int32")
+    ids[:, 0] = 2
+    return {"input_ids": ids, "attention_mask": np.ones_like(ids)}, labels.astype("int32")
+
+
+def test_toy_task_held_out_accuracy():
+    keras.utils.set_random_seed(0)
+    model = tf_albert.AlbertForSequenceClassification(tiny_config(num_labels=2))
+    x, y = toy_task(256, seed=1)
+    x_test, y_test = toy_task(256, seed=2)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), jit_compile=BACKEND != "torch")
+    model.fit(x, y, batch_size=32, epochs=6, verbose=0)
+    logits = model.predict(x_test, batch_size=64, verbose=0)["logits"]
+    accuracy = float(np.mean(logits.argmax(-1) == y_test))
+    print(f"\nheld-out toy-task accuracy on {BACKEND}: {accuracy:.3f} ({len(y_test)} examples)")
+    assert accuracy >= 0.95, accuracy
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_checkpoint_and_keras_file_round_trips(name, tmp_path):
+    model = getattr(tf_albert, name)(tiny_config(num_labels=3))
+    x, _ = own_loss_batch(name if name != "AlbertModel" else "AlbertForMaskedLM", np.random.default_rng(0))
+    main = "last_hidden_state" if name == "AlbertModel" else model.main_output
+    want = _numpy(model(x)[main])
+    model.save_pretrained(tmp_path / "folder")
+    assert {"config.json", "model.safetensors", "tf_model.h5"} <= set(os.listdir(tmp_path / "folder"))
+    loaded = getattr(tf_albert, name).from_pretrained(tmp_path / "folder")
+    np.testing.assert_allclose(_numpy(loaded(x)[main]), want, atol=1e-6)
+    # tf_model.h5 alone (HF v4's TF layout) is read with h5py: no TensorFlow needed either
+    os.remove(tmp_path / "folder" / "model.safetensors")
+    from_h5 = getattr(tf_albert, name).from_pretrained(tmp_path / "folder")
+    np.testing.assert_allclose(_numpy(from_h5(x)[main]), want, atol=1e-6)
+    model.save(tmp_path / "model.keras")
+    again = keras.models.load_model(tmp_path / "model.keras")
+    assert type(again) is type(model)
+    np.testing.assert_allclose(_numpy(again(x)[main]), want, atol=1e-6)
+
+
+def test_python_tokenizer_feeds_the_model():
+    tokenizer = tf_albert.AlbertTokenizer(SPM)
+    texts = ["a useful library.", "a broken program, really."]
+    batch = dict(tokenizer(texts, padding=True, return_tensors="np"))
+    model = tf_albert.AlbertModel(tiny_config(vocab_size=tokenizer.vocab_size))
+    out = model(batch)
+    assert tuple(out["last_hidden_state"].shape) == batch["input_ids"].shape + (16,)
+
+
+def test_mixed_bfloat16_forward_and_fit():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    model = tf_albert.AlbertForPreTraining(tiny_config())
+    x, y = own_loss_batch("AlbertForPreTraining", np.random.default_rng(0))
+    labels = model._labels_from_y(y)
+    out = model(**x, **labels, output_attentions=True, output_hidden_states=True)
+    assert all(w.dtype == "float32" for w in model.weights)
+    assert model.albert.compute_dtype == "bfloat16"
+    assert keras.backend.standardize_dtype(out["hidden_states"][-1].dtype) == "bfloat16"
+    # logits, softmax probabilities and the loss stay float32
+    for key in ("prediction_logits", "loss"):
+        assert keras.backend.standardize_dtype(out[key].dtype) == "float32", key
+    assert keras.backend.standardize_dtype(out["attentions"][0].dtype) == "float32"
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=BACKEND != "torch")
+    history = model.fit(_repeat(x, 10), _repeat(y, 10), batch_size=N, epochs=1, shuffle=False, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    after = float(_numpy(model(**x, **labels)["loss"]))
+    assert after < 0.8 * float(_numpy(out["loss"])), (float(_numpy(out["loss"])), after)
+
+
+def _loss_and_grads(model, x, y):
+    """(loss, gradients of the trainable variables) of one training-mode call, on JAX or PyTorch."""
+    if BACKEND == "jax":
+        import jax
+
+        trainable = [v.value for v in model.trainable_variables]
+        frozen = [v.value for v in model.non_trainable_variables]  # includes the dropout seed states
+
+        def loss(values):
+            return model.stateless_call(values, frozen, x, labels=y, training=True)[0]["loss"]
+
+        value, grads = jax.jit(jax.value_and_grad(loss))(trainable)  # jit: eager JAX compiles op by op
+        return float(value), [np.asarray(g) for g in grads]
+    import torch
+
+    torch.manual_seed(0)
+    model.zero_grad()
+    loss = model(x, labels=y, training=True)["loss"]
+    loss.backward()
+    return float(loss.detach()), [v.value.grad.numpy().copy() for v in model.trainable_variables]
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.2])
+def test_gradient_checkpointing_gives_the_same_gradients(dropout, monkeypatch):
+    if BACKEND == "tensorflow":
+        pytest.skip("TensorFlow's gradient checkpointing is tested in tests/model/test_encoder.py")
+    model = tf_albert.AlbertForSequenceClassification(
+        tiny_config(num_labels=3, hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout))
+    x = {"input_ids": random_ids((4, 6)), "attention_mask": np.ones((4, 6), "int32")}
+    y = np.array([0, 1, 2, 0])
+    model(x)
+    if BACKEND == "jax" and dropout:
+        # The plain loop draws other masks than the checkpointed one: compare against the checkpointed loop
+        # without the recomputation (same seeds, same masks) instead.
+        model.gradient_checkpointing_enable()
+        monkeypatch.setattr(keras, "remat", lambda f: f)
+    loss0, plain = _loss_and_grads(model, x, y)
+    monkeypatch.undo()
+    model.gradient_checkpointing_enable()
+    loss1, checkpointed = _loss_and_grads(model, x, y)
+    assert loss1 == pytest.approx(loss0, abs=1e-6)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(plain, checkpointed)) < 1e-6
+    assert max(float(np.abs(g).max()) for g in plain) > 1e-3  # the gradients are not all zero
+    if dropout:
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=BACKEND != "torch")
+        history = model.fit(_repeat(x, 5), _repeat(y, 5), batch_size=4, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+
+
+def test_gradient_checkpointing_is_really_used_on_jax():
+    if BACKEND != "jax":
+        pytest.skip("JAX: the recomputation shows in the traced program")
+    import jax
+
+    model = tf_albert.AlbertForSequenceClassification(tiny_config(num_labels=3))
+    model.gradient_checkpointing_enable()
+    x, y = {"input_ids": random_ids((2, 6))}, np.array([0, 1])
+    model(x)
+    frozen = [v.value for v in model.non_trainable_variables]
+
+    def loss(values):
+        return model.stateless_call(values, frozen, x, labels=y, training=True)[0]["loss"]
+
+    program = str(jax.make_jaxpr(jax.grad(loss))([v.value for v in model.trainable_variables]))
+    assert program.count("checkpoint") + program.count("remat") == 3  # one per layer (num_hidden_layers=3)
+
+
+def test_tensorflow_only_features_name_the_backend(tmp_path):
+    if BACKEND == "tensorflow":
+        pytest.skip("they run on TensorFlow")
+    model = tf_albert.AlbertForSequenceClassification(tiny_config())
+    model.build()
+    training = tf_albert.training  # data files, optimizers, metrics work on every backend; tf.data does not
+    tokenizer = tf_albert.AlbertTokenizer(SPM)
+    calls = {
+        "model.export_saved_model": lambda: model.export_saved_model(str(tmp_path / "sm")),
+        "tf_albert.export_saved_model": lambda: tf_albert.export_saved_model,
+        "AlbertTokenizerLayer": lambda: tf_albert.AlbertTokenizerLayer,
+        "tf.data": lambda: training.classification_dataset(tokenizer, ["a", "b"], [0, 1], batch_size=2),
+        "tf.distribute": lambda: training.get_strategy("mirrored"),
+    }
+    for call in calls.values():
+        with pytest.raises(BackendError, match=f"the TensorFlow backend, but Keras runs on the {BACKEND} "):
+            call()
+    assert "AlbertTokenizerLayer" not in tf_albert.__all__ and "AlbertModel" in tf_albert.__all__
+
+
+def test_pipeline_gives_the_tensorflow_answer():
+    unmasker = tf_albert.pipeline("fill-mask", model="tf-albert-tiny")
+    top = unmasker("Plants create [MASK] through a process known as photosynthesis.")[0]
+    # the same on TensorFlow (tf-albert-tiny's top answer and score, tests run on TF: 0.0548)
+    assert top["token_str"] == "the" and top["score"] == pytest.approx(0.0548, abs=1e-4)
+    with pytest.raises(ValueError, match=f"with TensorFlow, but Keras runs on the {BACKEND} backend"):
+        tf_albert.pipeline("fill-mask", model="tf-albert-tiny", device=0)

@@ -1,0 +1,76 @@
+"""The fine-tuning benchmark (benchmarks/bench_finetune.py, finetune_workers.py, finetune_corpus.py): the
+corpus, the table's arithmetic, and one end-to-end run on a tiny config. No timing assertions."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from benchmarks import bench_finetune as bench  # noqa: E402
+from benchmarks import finetune_corpus as corpus  # noqa: E402
+
+
+def test_corpus_is_balanced_offline_and_has_a_long_tail(tmp_path):
+    train, test = corpus.make_corpus(200, 40)
+    assert len(train) == 200 and len(test) == 40
+    assert sorted({r["label"] for r in train}) == [0, 1, 2, 3]
+    assert not {r["text"] for r in train} & {r["text"] for r in test}
+    words = sorted(len(r["text"].split()) for r in train)
+    assert 8 <= words[len(words) // 2] <= 20 and words[-1] >= 3 * words[len(words) // 2]  # short, long tail
+    assert corpus.make_corpus(200, 40) == (train, test)  # the same corpus every time
+    paths = corpus.write_corpus(str(tmp_path), 20, 8)
+    assert len(open(paths["train"]).read().splitlines()) == 20
+
+
+def _record(spec, epochs, real, padded, shapes, accuracy, load=1.0):
+    return {"spec": spec, "epoch_s": epochs, "epoch_cpu_s": [2 * e for e in epochs], "real_tokens": real,
+            "padded_tokens": padded, "shapes": shapes, "accuracy": accuracy, "peak_rss_mb": 100.0,
+            "loadavg_before": [load, 0, 0], "loadavg_after": [load + 1, 0, 0]}
+
+
+def test_table_arithmetic():
+    records = [_record("tf_albert@xla=1", [30.0, 10.0, 12.0], 750, 1000, [[32, 16], [8, 16]], 0.5),
+               _record("hf_torch@group=1", [20.0, 20.0, 22.0], 700, 1000, [[32, 17]], 0.4),
+               _record("tf_albert@xla=1", [26.0, 10.0, 10.0], 750, 1000, [[32, 16], [8, 16]], 0.7),
+               {"spec": "keras_hub@seq=128", "error": "not installed: No module named 'keras_hub'"}]
+    text = bench.format_table(records, ["tf_albert@xla=1", "hf_torch@group=1", "keras_hub@seq=128"])
+    ours = next(line for line in text.splitlines() if line.startswith("| tf_albert, XLA, length-grouped |"))
+    # median first epoch 28, steady median(11, 10) = 10.5, CPU 21, compile median(18, 16) = 17; waste 25 %
+    assert ours.split("|")[2:10] == [" 28.0 ", " 10.5 ", " 21.0 ", " 17.0 ", " 25 % ", " 2 ", " 100 ",
+                                     " 0.600 ± 0.100 "]
+    assert "| KerasHub AlbertTextClassifier, seq 128 | not installed" in text
+    ratio = next(line for line in text.splitlines() if "| HF PyTorch, LengthGroupedSampler | " in line
+                 and line.startswith("| tf_albert"))
+    assert ratio.split("|")[3:5] == [" 2.00× ", " 1.40× "]  # 21 / 10.5; 28 / 20
+
+
+def test_specs_labels_and_bad_arguments():
+    assert bench.parse_spec("tf_albert@xla=0+group=0") == ("tf_albert", {"xla": "0", "group": "0"})
+    assert bench.label("tf_albert@xla=0+group=0") == "tf_albert, no XLA, shuffled (before)"
+    assert bench.label("keras_hub") == "KerasHub AlbertTextClassifier, seq 512"
+    assert bench.label("hf_torch@group=1") == "HF PyTorch, LengthGroupedSampler"
+    with pytest.raises(SystemExit, match="unknown system 'mxnet'"):
+        bench.main(["--systems", "mxnet"])
+
+
+def test_harness_runs_on_a_tiny_config(tmp_path):
+    out = tmp_path / "ft.json"
+    cmd = [sys.executable, "-m", "benchmarks.bench_finetune", "--config", "tiny", "--train", "48", "--test", "16",
+           "--epochs", "2", "--systems", "tf_albert@xla=0,tf_albert@xla=0+group=0", "--json", str(out)]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| tf_albert, no XLA, length-grouped |" in proc.stdout
+    records = {r["spec"]: r for r in json.loads(out.read_text())["records"]}
+    grouped, plain = records["tf_albert@xla=0"], records["tf_albert@xla=0+group=0"]
+    for record in (grouped, plain):
+        assert "error" not in record, record
+        assert len(record["epoch_s"]) == 2 and record["steps_per_epoch"] == 2 and 0 <= record["accuracy"] <= 1
+        assert len(record["loadavg_before"]) == 3 and record["peak_rss_mb"] > 0
+    assert grouped["real_tokens"] == plain["real_tokens"]  # the same examples, batched differently
+    assert grouped["padded_tokens"] < plain["padded_tokens"]

@@ -1,0 +1,165 @@
+"""TFLite / LiteRT export: the ids signature as one `.tflite` file for phones and small CPU servers.
+
+What the file holds: one signature, `serving_default`, with the same inputs and outputs as the SavedModel's
+ids signature (`input_ids`, `attention_mask`, `token_type_ids`: int32 `[batch, seq_len]`, or
+`[batch, num_choices, seq_len]` for multiple choice; the head's outputs in float32). Batch and length are
+dynamic (`-1` in the file's shape signature): the signature runner resizes the inputs to whatever it is
+given, so one file serves any batch and any length up to `max_position_embeddings`. `max_length` fixes the
+length for runtimes that want static shapes.
+
+Only TFLite builtin ops are used (no Flex/`SELECT_TF_OPS`, no custom ops), so the stock LiteRT runtime on
+Android and iOS runs the file as is. The shared ALBERT block is one `WHILE` loop over the layers, so its
+weights are stored once (albert-base: 46.7 MB in float32, the size of its weights).
+
+`quantize`:
+
+* None: float32 weights and compute (parity with Keras ≤ 1e-4).
+* "float16": weights stored as float16 (half the file), dequantized to float32 when the model loads.
+* "int8": dynamic-range quantization: int8 weights (a quarter of the file) and int8 matmuls with activations
+  quantized on the fly. Fastest on a CPU; logits move by ~1e-2.
+
+The in-graph checks of the SavedModel (ids in range, mask 0/1) do not exist in TFLite: an id outside the
+vocabulary makes the interpreter's GATHER fail ("gather index out of bounds"), an out-of-range position
+likewise; validate ids in the app (see saved_models/README.md, "Deploy").
+
+Tokenization stays in the app: TFLite has no builtin SentencePiece op (tensorflow-text's are custom ops that
+the stock runtime lacks), so a mobile app runs SentencePiece itself on the model's `spiece.model` and applies
+ALBERT's text rules (saved_models/README.md says which).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+
+import tensorflow as tf
+
+from tf_albert.export.signatures import IDS_SIGNATURE, make_ids_function
+from tf_albert.model.quantization import float_copy
+from tf_albert.tasks import model_task_of
+from tf_albert.utils.fileio import write_file_atomically
+
+QUANTIZE_MODES = (None, "float16", "int8")
+
+
+def _check(model, quantize, max_length):
+    if model_task_of(model) is None:
+        raise TypeError(f"model must be a tf_albert model (AlbertModel, AlbertFor...), got {type(model).__name__}")
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
+    limit = model.config.max_position_embeddings
+    if max_length is not None and (
+        isinstance(max_length, bool) or not isinstance(max_length, int) or not 1 <= max_length <= limit
+    ):
+        raise ValueError(f"max_length must be None or an int in [1, {limit}] (max_position_embeddings), "
+                         f"got {max_length!r}")
+
+
+def tflite_bytes(model, *, quantize=None, max_length=None) -> bytes:
+    """The `.tflite` flatbuffer of `model`'s ids signature (see the module docstring for the options)."""
+    _check(model, quantize, max_length)
+    if not model.built:
+        model.build()
+    model = float_copy(model)  # a Keras int8 / LoRA model as plain float weights; TFLite quantizes its own way
+    serve = make_ids_function(model, max_length)
+    root = tf.Module()
+    root.model_variables = [v.value if hasattr(v, "value") else v for v in model.variables]
+    folder = tempfile.mkdtemp(prefix="tf-albert-tflite-")
+    try:
+        # Through a SavedModel: the converter keeps the signature's name and input names only that way.
+        tf.saved_model.save(root, folder, signatures={IDS_SIGNATURE: serve.get_concrete_function()})
+        converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=[IDS_SIGNATURE])
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if quantize is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        return converter.convert()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def export_tflite(model, path, *, quantize=None, max_length=None, overwrite=False) -> str:
+    """Writes `model`'s ids signature as a TFLite file (builtin ops only) and returns its path.
+
+    Args:
+        model: a tf_albert model, any head (a Keras int8 or LoRA model is converted from its float weights).
+        path: the `.tflite` file to write (written atomically: a failed export leaves an old file whole).
+        quantize: None (float32), "float16" (float16 weights) or "int8" (dynamic-range int8).
+        max_length: None for a dynamic length; an int fixes it (the batch stays dynamic).
+        overwrite: replace an existing file instead of raising FileExistsError.
+
+    Example:
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from tf_albert import AlbertConfig, AlbertForSequenceClassification
+    >>> from tf_albert.export.tflite import export_tflite, load_tflite_runner
+    >>> config = AlbertConfig(vocab_size=100, embedding_size=8, hidden_size=16, num_attention_heads=2,
+    ...                       intermediate_size=32, num_hidden_layers=2, num_labels=3)
+    >>> path = export_tflite(AlbertForSequenceClassification(config), os.path.join(tempfile.mkdtemp(), "m.tflite"))
+    >>> run = load_tflite_runner(path)
+    >>> ids = np.array([[2, 10, 11, 3]], "int32")
+    >>> run(input_ids=ids, attention_mask=np.ones_like(ids), token_type_ids=np.zeros_like(ids))["logits"].shape
+    (1, 3)
+    """
+    _check(model, quantize, max_length)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path, got {type(path).__name__}: {path!r}")
+    path = os.path.abspath(os.fspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a folder; give the path of the .tflite file to write")
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(f"{path} already exists; pass overwrite=True (CLI: --overwrite)")
+    data = tflite_bytes(model, quantize=quantize, max_length=max_length)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return write_file_atomically(path, data)
+
+
+# === Reading a .tflite file back ===
+def tflite_op_names(path_or_bytes) -> set[str]:
+    """Every op of a `.tflite` file, in every subgraph (the WHILE loop's body too): builtin op names such as
+    "FULLY_CONNECTED", custom ops as "CUSTOM:<code>" (Flex ops are custom ops named "Flex<TF op>")."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    data = _read(path_or_bytes)
+    model = schema.Model.GetRootAsModel(data, 0)
+    names = {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        if builtin == schema.BuiltinOperator.CUSTOM:
+            codes.append("CUSTOM:" + code.CustomCode().decode("utf-8"))
+        else:
+            codes.append(names.get(builtin, str(builtin)))
+    ops = set()
+    for s in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(s)
+        for o in range(subgraph.OperatorsLength()):
+            ops.add(codes[subgraph.Operators(o).OpcodeIndex()])
+    return ops
+
+
+def _read(path_or_bytes) -> bytes:
+    if isinstance(path_or_bytes, (bytes, bytearray)):
+        return bytes(path_or_bytes)
+    with open(os.fspath(path_or_bytes), "rb") as f:
+        return f.read()
+
+
+def load_tflite_runner(path, num_threads: int | None = None):
+    """The `serving_default` signature runner of a `.tflite` file: `run(input_ids=..., attention_mask=...,
+    token_type_ids=...) -> {output name: array}` (int32 inputs of any batch and length).
+
+    Uses LiteRT (`ai_edge_litert`) when it is installed, else TensorFlow's own `tf.lite.Interpreter`.
+    """
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # LiteRT is optional: TensorFlow still ships the same interpreter
+        Interpreter = tf.lite.Interpreter
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
+        interpreter = Interpreter(model_path=os.fspath(path), num_threads=num_threads)
+    return interpreter.get_signature_runner(IDS_SIGNATURE)
