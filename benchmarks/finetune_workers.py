@@ -115,7 +115,7 @@ def run_tf_albert(args, options) -> dict:
         config = tf_albert.AlbertConfig(vocab_size=len(tokenizer), num_labels=NUM_LABELS, **COMMON,
                                         **CONFIGS[args.config])
         model = tf_albert.AlbertForSequenceClassification(config)
-    model.build()
+        model.build()
     # What `tf-albert finetune` does by default (group=1), or before length grouping (group=0).
     buckets = for_compiler(parse_length_buckets(options.get("buckets", "auto")), xla)
     batching = dict(pad_to_multiple_of=int(options.get("pad", 8)) or None, group_by_length=group,

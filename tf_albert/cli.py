@@ -120,19 +120,3 @@ def _log_to_stderr() -> logging.Handler:
     logger = logging.getLogger("tf_albert")
     logger.addHandler(handler)
     return handler
-
-
-class _Formatter(logging.Formatter):
-    def format(self, record):
-        record = logging.makeLogRecord(record.__dict__)
-        record.levelname = record.levelname.lower()
-        return super().format(record)
-
-
-def _log_to_stderr() -> logging.Handler:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter(f"{PROG}: %(levelname)s: %(message)s"))
-    handler.setLevel(logging.WARNING)
-    logger = logging.getLogger("tf_albert")
-    logger.addHandler(handler)
-    return handler

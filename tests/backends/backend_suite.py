@@ -89,7 +89,7 @@ def test_toy_task_held_out_accuracy():
     x, y = toy_task(256, seed=1)
     x_test, y_test = toy_task(256, seed=2)
     model.compile(optimizer=keras.optimizers.Adam(3e-3), jit_compile=BACKEND != "torch")
-    model.fit(x, y, batch_size=32, epochs=6, verbose=0)
+    model.fit(x, y, batch_size=32, epochs=8, verbose=0)
     logits = model.predict(x_test, batch_size=64, verbose=0)["logits"]
     accuracy = float(np.mean(logits.argmax(-1) == y_test))
     print(f"\nheld-out toy-task accuracy on {BACKEND}: {accuracy:.3f} ({len(y_test)} examples)")
