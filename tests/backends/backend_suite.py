@@ -22,7 +22,8 @@ N, L = 8, 6
 HEADS = ["AlbertForSequenceClassification", "AlbertForTokenClassification", "AlbertForMaskedLM",
          "AlbertForQuestionAnswering", "AlbertForPreTraining", "AlbertForMultipleChoice"]
 MODELS = ["AlbertModel"] + HEADS
-# torch.compile (PyTorch's jit_compile=True) takes minutes per model on 2 CPU cores: one slow test below.
+# torch.compile (PyTorch's jit_compile=True): one slow test below; on 2 busy CPU cores it had not finished
+# compiling after 25 minutes (dynamo breaks the graph inside Keras' layer calls): not claimed to work.
 JIT = {"jax": [True, False], "torch": [False], "tensorflow": [True]}[BACKEND]
 
 
@@ -70,7 +71,7 @@ def test_fit_with_torch_compile():
 
 def toy_task(n, seed):
     """A toy task to test on held-out data: is a sequence mostly made of ids from the upper half of the
-    vocabulary (label 1) or from the lower half (label 0)? Two of its seven tokens come from the other half."""
+    vocabulary (label 1) or from the lower half (label 0)? Up to 2 of its 7 tokens are from the other half."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 2, size=n)
     low, high = rng.integers(8, 53, size=(n, 8)), rng.integers(53, 99, size=(n, 8))
