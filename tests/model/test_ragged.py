@@ -50,7 +50,7 @@ def test_ragged_batches_follow_the_shape_policy_under_xla():
     seen = {batch["input_ids"].shape for _, batch, _ in ragged._batches(model, rows, 4)}
     ladder = shapes.lengths_for(32, compiled=True)
     assert all(length in ladder and n in (1, 2, 4) for n, length in seen)  # power-of-two rows, ladder lengths
-    assert model.predict({"input_ids": _rows()}, batch_size=4)["logits"].shape == (len(LENGTHS), 2)
+    assert len(seen) < len(LENGTHS)
 
 
 def test_evaluate_on_ragged_rows_equals_evaluate_on_padded_arrays():
