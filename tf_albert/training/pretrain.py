@@ -58,6 +58,9 @@ TINY_CONFIG = dict(
     hidden_dropout_prob=0.0,
     attention_probs_dropout_prob=0.0,
 )
+#: tf-albert-small: wider than TINY_CONFIG (H 384), with 512 positions; about 16 MB with a 16k vocabulary.
+SMALL_CONFIG = dict(TINY_CONFIG, hidden_size=384, num_attention_heads=6, intermediate_size=1536,
+                    max_position_embeddings=512)
 
 #: ALBERT's `spm_train` settings (its README), plus lower-casing done before training. SentencePiece reads
 #: the symbol list as CSV, so the double quote is written as a quoted field: `""""`.
@@ -134,9 +137,15 @@ def train_sentencepiece(
 
 
 def resolve_config(config=None, vocab_size: int | None = None, overrides: dict | None = None):
-    """An `AlbertConfig` from None (the tiny default), a preset name, a config.json or a model folder."""
-    if config is None:
-        base = AlbertConfig(**TINY_CONFIG)
+    """An `AlbertConfig` from None (the tiny default), "tiny" / "small" (the embedded models'
+    architectures), a preset name, a config.json or a model folder.
+
+    >>> small = resolve_config("small", vocab_size=16000)
+    >>> small.hidden_size, small.max_position_embeddings, resolve_config(None, vocab_size=6000).hidden_size
+    (384, 512, 256)
+    """
+    if config is None or config in ("tiny", "small"):
+        base = AlbertConfig(**(SMALL_CONFIG if config == "small" else TINY_CONFIG))
     elif isinstance(config, AlbertConfig):
         base = config
     elif isinstance(config, dict):
@@ -425,8 +434,8 @@ def build_parser(prog: str = "tf-albert pretrain") -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--config",
-        help="preset name, config.json or model folder (default: the tf-albert-tiny "
-        "architecture, E128 H256 4 heads 6 shared layers)",
+        help="'tiny' (the default: E128 H256, 4 heads, 6 shared layers), 'small' (H384, 6 heads, 512 "
+        "positions), a preset name, config.json or model folder",
     )
     p.add_argument(
         "--set",
@@ -510,6 +519,7 @@ def pretrain_main(argv=None) -> int:
 
 __all__ = [
     "TINY_CONFIG",
+    "SMALL_CONFIG",
     "train_sentencepiece",
     "pretrain",
     "evaluate_pretraining",
