@@ -233,3 +233,27 @@ def tokenizer_corpus() -> dict:
     with gzip.open(os.path.join(FIXTURE_TOKENIZER, "expected.json.gz"), "rt", encoding="utf-8") as f:
         data = json.load(f)
     return {"singles": data["corpus"] + data["long_corpus"], "pairs": [tuple(p) for p in data["pairs"]]}
+
+
+def export_model(head: str, **overrides):
+    """A built tiny model of `head` for export tests; initializer_range 0.2 puts logits far from 0, so a wrong
+    number cannot hide below the tolerance."""
+    from tf_albert import MODEL_CLASSES
+
+    model = MODEL_CLASSES[head](tiny_config(num_labels=3, initializer_range=0.2, **overrides))
+    model.build()
+    return model
+
+
+def export_case(model, batch: int, length: int, dtype: str, seed: int = 0) -> dict:
+    """Random ids, a mask with padding in row 1 and two token types, shaped for `model` ([batch, 2, length]
+    for multiple choice)."""
+    rng = np.random.default_rng(seed)
+    shape = (batch, 2, length) if model.input_rank == 3 else (batch, length)
+    ids = rng.integers(5, model.config.vocab_size, size=shape).astype(dtype)
+    mask = np.ones(shape, dtype)
+    if batch > 1:
+        mask[1, ..., length // 2:] = 0
+    types = np.zeros(shape, dtype)
+    types[..., length // 2 + 1:] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}

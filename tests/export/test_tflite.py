@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.helpers import tiny_config
+from tests.helpers import export_case, export_model, tiny_config
 from tf_albert import MODEL_CLASSES, AlbertForSequenceClassification
 from tf_albert.export import cli as export_cli
 from tf_albert.export import export_tflite
@@ -19,23 +19,11 @@ SIZES = ((1, 1), (3, 17), (2, 32))
 pytestmark = pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1")
 
 
-def _model(head, **overrides):
-    # initializer_range 0.2: logits far from 0, so a wrong number cannot hide below the tolerance
-    model = MODEL_CLASSES[head](tiny_config(num_labels=3, initializer_range=0.2, **overrides))
-    model.build()
-    return model
+_model = export_model
 
 
 def _case(model, batch, length, seed=0):
-    rng = np.random.default_rng(seed)
-    shape = (batch, 2, length) if model.input_rank == 3 else (batch, length)
-    ids = rng.integers(5, model.config.vocab_size, size=shape).astype("int32")
-    mask = np.ones(shape, "int32")
-    if batch > 1:
-        mask[1, ..., length // 2:] = 0
-    types = np.zeros(shape, "int32")
-    types[..., length // 2 + 1:] = 1
-    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    return export_case(model, batch, length, "int32", seed)
 
 
 def _diff(model, run, case) -> float:
