@@ -3,6 +3,7 @@ only at import time): tiny configs, random ids, the committed fixtures (HF parit
 the tiny model folders of the pipeline and CLI tests."""
 
 import gzip
+import importlib.util
 import json
 import os
 import shutil
@@ -15,6 +16,15 @@ PARITY = os.path.join(FIXTURES, "parity")
 CHECKPOINTS = os.path.join(FIXTURES, "checkpoints")
 FIXTURE_TOKENIZER = os.path.join(FIXTURES, "tokenizer")
 SPM = os.path.join(FIXTURE_TOKENIZER, "spiece.model")
+
+
+def load_tool(name: str):
+    """A script of tools/ (they are not a package) imported as a module, e.g. `load_tool("evaluate_english")`."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "tools", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 def tiny_config(**overrides):
     from tf_albert import AlbertConfig

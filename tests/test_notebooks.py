@@ -25,6 +25,8 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from tests.helpers import load_tool
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOKS = os.path.join(ROOT, "notebooks")
 FIXTURE_TOKENIZER = os.path.join(ROOT, "tests", "fixtures", "tokenizer")
@@ -36,15 +38,7 @@ KERNEL = "tf-albert-notebook-tests"
 CELL_TIMEOUT = 600
 
 
-def _load_strip_tool():
-    path = os.path.join(ROOT, "tools", "strip_notebooks.py")
-    spec = importlib.util.spec_from_file_location("strip_notebooks", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-strip_notebooks = _load_strip_tool()
+strip_notebooks = load_tool("strip_notebooks")
 
 
 def _path(name):

@@ -1,19 +1,13 @@
 """The pure text functions of tools/build_english_corpus.py, on small inline samples (no network)."""
 
-import importlib.util
-import os
-
 import pytest
 
-TOOL = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "build_english_corpus.py")
+from tests.helpers import load_tool
 
 
 @pytest.fixture(scope="module")
 def corpus_tool():
-    spec = importlib.util.spec_from_file_location("build_english_corpus", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("build_english_corpus")
 
 
 def test_wordnet_noun_line_gives_definition_then_examples(corpus_tool):

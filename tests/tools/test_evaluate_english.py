@@ -1,22 +1,17 @@
 """tools/evaluate_english.py: the transfer split and the fill-mask measurement, on the embedded model."""
 
-import importlib.util
 import os
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, load_tool
 
-TOOL = os.path.join(REPO, "tools", "evaluate_english.py")
 TINY = os.path.join(REPO, "tf_albert", "pretrained", "tf-albert-tiny")
 
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("evaluate_english", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("evaluate_english")
 
 
 def test_transfer_split_is_seeded_and_tests_only_unseen_words(tool):
