@@ -36,7 +36,7 @@ import numpy as np
 
 from tf_albert.model.quantization import float_copy
 from tf_albert.tasks import model_task_of
-from tf_albert.utils.fileio import write_file_atomically
+from tf_albert.utils.fileio import check_output_file, write_file_atomically
 
 OPSET = 17
 QUANTIZE_MODES = (None, "int8")
@@ -284,15 +284,9 @@ def export_onnx(model, path, *, quantize=None, overwrite=False) -> str:
     ...                          "token_type_ids": np.zeros_like(ids)})[0].shape
     (1, 3)
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a file path, got {type(path).__name__}: {path!r}")
+    path = check_output_file(path, overwrite, ".onnx")
     if quantize not in QUANTIZE_MODES:
         raise ValueError(f"quantize must be one of {QUANTIZE_MODES} for ONNX, got {quantize!r}")
-    path = os.path.abspath(os.fspath(path))
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{path} is a folder; give the path of the .onnx file to write")
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True (CLI: --overwrite)")
     data = onnx_model_proto(model).SerializeToString()
     if quantize == "int8":
         folder = tempfile.mkdtemp(prefix="tf-albert-onnx-")

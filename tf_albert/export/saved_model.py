@@ -19,6 +19,7 @@ from tf_albert.export.signatures import (  # noqa: F401  (re-exported: part of t
     METADATA_FILE,
     SIGNATURE_KINDS,
     TEXT_SIGNATURE,
+    check_max_length,
     ensure_shapes,
     ids_input_specs,
     length_buckets,
@@ -51,12 +52,7 @@ def _check_options(model, signatures, tokenizer, max_length, jit_compile, versio
         )
     if text_first and "text" not in signatures:
         raise ValueError(f"text_first=True makes the text signature the default, but signatures is {signatures}")
-    limit = model.config.max_position_embeddings
-    if max_length is not None and (
-        isinstance(max_length, bool) or not isinstance(max_length, int) or not 1 <= max_length <= limit
-    ):
-        raise ValueError(f"max_length must be None or an int in [1, {limit}] (max_position_embeddings), "
-                         f"got {max_length!r}")
+    check_max_length(model, max_length)
     if not isinstance(jit_compile, bool):
         raise TypeError(f"jit_compile must be True or False, got {jit_compile!r}")
     if version is not None and version != "next" and (

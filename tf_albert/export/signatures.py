@@ -19,6 +19,16 @@ LABELS_FILE = "labels.txt"
 SIGNATURE_KINDS = ("ids", "text")
 
 
+def check_max_length(model, max_length) -> None:
+    """An export's fixed sequence length: None (dynamic) or an int the model's positions cover."""
+    limit = model.config.max_position_embeddings
+    if max_length is not None and (
+        isinstance(max_length, bool) or not isinstance(max_length, int) or not 1 <= max_length <= limit
+    ):
+        raise ValueError(f"max_length must be None or an int in [1, {limit}] (max_position_embeddings), "
+                         f"got {max_length!r}")
+
+
 # === The ids signature ===
 def _float32_outputs(outputs: dict) -> dict:
     """Serving outputs are float32 whatever the compute dtype (mixed-precision models return float16 states)."""

@@ -36,10 +36,10 @@ import warnings
 
 import tensorflow as tf
 
-from tf_albert.export.signatures import IDS_SIGNATURE, make_ids_function
+from tf_albert.export.signatures import IDS_SIGNATURE, check_max_length, make_ids_function
 from tf_albert.model.quantization import float_copy
 from tf_albert.tasks import model_task_of
-from tf_albert.utils.fileio import write_file_atomically
+from tf_albert.utils.fileio import check_output_file, write_file_atomically
 
 QUANTIZE_MODES = (None, "float16", "int8")
 
@@ -49,12 +49,7 @@ def _check(model, quantize, max_length):
         raise TypeError(f"model must be a tf_albert model (AlbertModel, AlbertFor...), got {type(model).__name__}")
     if quantize not in QUANTIZE_MODES:
         raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
-    limit = model.config.max_position_embeddings
-    if max_length is not None and (
-        isinstance(max_length, bool) or not isinstance(max_length, int) or not 1 <= max_length <= limit
-    ):
-        raise ValueError(f"max_length must be None or an int in [1, {limit}] (max_position_embeddings), "
-                         f"got {max_length!r}")
+    check_max_length(model, max_length)
 
 
 def tflite_bytes(model, *, quantize=None, max_length=None) -> bytes:
@@ -105,13 +100,7 @@ def export_tflite(model, path, *, quantize=None, max_length=None, overwrite=Fals
     (1, 3)
     """
     _check(model, quantize, max_length)
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a file path, got {type(path).__name__}: {path!r}")
-    path = os.path.abspath(os.fspath(path))
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{path} is a folder; give the path of the .tflite file to write")
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True (CLI: --overwrite)")
+    path = check_output_file(path, overwrite, ".tflite")
     data = tflite_bytes(model, quantize=quantize, max_length=max_length)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     return write_file_atomically(path, data)

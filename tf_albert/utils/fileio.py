@@ -224,6 +224,19 @@ def writing_file_atomically(path) -> Iterator[str]:
         _unlock(lock)
 
 
+def check_output_file(path, overwrite: bool, suffix: str) -> str:
+    """The absolute path of a file an export is about to write, after refusing what would lose or misplace data:
+    a non-path, a folder, or an existing file without `overwrite` (`suffix` names the kind: ".onnx")."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path, got {type(path).__name__}: {path!r}")
+    path = os.path.abspath(os.fspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a folder; give the path of the {suffix} file to write")
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(f"{path} already exists; pass overwrite=True (CLI: --overwrite)")
+    return path
+
+
 def write_file_atomically(path, data: bytes | str) -> str:
     """Write `data` (text as UTF-8) to `path` through a temp file in the same folder and a rename, so a
     crash mid-write leaves the old file whole. The file gets the default permissions; returns `path`."""
