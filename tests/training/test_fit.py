@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.helpers import FIXTURE_TOKENIZER, REPO, tiny_config
+from tests.helpers import FIXTURE_TOKENIZER, REPO, load_tool, tiny_config
 from tf_albert import (
     AlbertForMultipleChoice,
     AlbertForPreTraining,
@@ -382,3 +382,35 @@ def test_finetune_python_api_token_classification_and_qa(tok, tmp_path):
         log=lambda *_: None,
     )
     assert metrics["examples"] == 8 and 0 <= metrics["exact_match"] <= 100 and 0 <= metrics["f1"] <= 100
+
+
+def test_distributional_init_then_pretrain_starts_from_it(tok, tmp_path):
+    """`pretrain(init_checkpoint=...)` starts from the given weights (here tools/distributional_init.py's)."""
+    from tf_albert import AlbertForPreTraining
+    from tf_albert.training.pretrain import pretrain
+    from tf_albert.training.pretraining_data import PretrainingDataConfig
+
+    tool = load_tool("distributional_init")
+    corpus = _tiny_corpus(tmp_path / "corpus")
+    config = dict(embedding_size=8, hidden_size=16, num_attention_heads=2, intermediate_size=24,
+                  num_hidden_layers=2, max_position_embeddings=64)
+    init = tmp_path / "init"
+    tool.build(str(corpus / "docs.txt"), FIXTURE_TOKENIZER, config, str(init), window=2, log=lambda *_: None)
+    start = AlbertForPreTraining.from_pretrained(str(init))
+    table = np.asarray(start.albert.embeddings.word_embeddings.embeddings)
+    used = tok.encode("the module returns a list", add_special_tokens=False)
+    assert np.std(table[used]) == pytest.approx(0.02, rel=0.5)
+    bias = np.asarray(start.predictions.bias)  # log P(piece): frequent pieces score higher than unseen ones
+    assert bias[used].min() > np.median(bias)
+
+    data = PretrainingDataConfig(max_seq_length=32, max_predictions_per_seq=5, dupe_factor=1, eval_fraction=0.2)
+    kwargs = dict(spm=FIXTURE_TOKENIZER, data_config=data, batch_size=4, num_train_steps=1, steps_per_epoch=1,
+                  verbose=0, log=lambda *_: None)
+    pretrain(str(corpus), str(tmp_path / "run"), config=config, init_checkpoint=str(init), learning_rate=1e-9,
+             **kwargs)
+    trained = AlbertForPreTraining.from_pretrained(str(tmp_path / "run" / "model"))
+    for a, b in zip(start.weights, trained.weights):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6, err_msg=a.path)
+    with pytest.raises(ValueError, match="does not fit the model being trained"):
+        pretrain(str(corpus), str(tmp_path / "other"), config=dict(config, hidden_size=32),
+                 init_checkpoint=str(init), **kwargs)

@@ -220,6 +220,7 @@ def pretrain(
     spm: str | None = None,
     config=None,
     config_overrides: dict | None = None,
+    init_checkpoint: str | None = None,
     vocab_size: int = 8000,
     data_config: PretrainingDataConfig | None = None,
     batch_size: int = 64,
@@ -248,6 +249,9 @@ def pretrain(
         spm: a SentencePiece model file or tokenizer folder; None trains one (`vocab_size` pieces).
         config: None (the tiny default `TINY_CONFIG`), a preset name, config.json or model folder;
             `vocab_size` is always the tokenizer's. `config_overrides`: fields to change.
+        init_checkpoint: a model folder (or embedded name) of the same architecture whose weights the run
+            starts from instead of random ones (Google ALBERT's `--init_checkpoint`), e.g. the distributional
+            embeddings of `tools/distributional_init.py`; a resumed run continues from its backup instead.
         data_config: `PretrainingDataConfig` (sequence length, masking, duplication, ...).
         batch_size: global batch size (split over the replicas of `strategy`).
         num_train_steps, steps_per_epoch: optimizer steps in total and per epoch (a backup per epoch).
@@ -323,6 +327,9 @@ def pretrain(
     with strategy_scope(strategy):
         model = AlbertForPreTraining(model_config)
         model.build()
+        if init_checkpoint is not None:
+            start_from(model, init_checkpoint)
+            log(f"initial weights: {init_checkpoint}")
         optimizer = create_optimizer(
             "lamb",
             learning_rate=learning_rate,
@@ -381,6 +388,19 @@ def pretrain(
     return results
 
 
+def start_from(model, init_checkpoint) -> None:
+    """Sets `model`'s weights to those of the model folder `init_checkpoint`, which must have its shapes."""
+    init = AlbertForPreTraining.from_pretrained(init_checkpoint, strict=True)
+    ours = [tuple(w.shape) for w in model.weights]
+    theirs = [tuple(w.shape) for w in init.weights]
+    if ours != theirs:
+        changed = next(f"{a.path}: {tuple(a.shape)} vs {tuple(b.shape)}" for a, b in zip(model.weights, init.weights)
+                       if tuple(a.shape) != tuple(b.shape)) if len(ours) == len(theirs) else f"{len(theirs)} weights"
+        raise ValueError(f"init_checkpoint {init_checkpoint!r} does not fit the model being trained ({changed}): "
+                         "it must have the same architecture and vocabulary")
+    model.set_weights(init.get_weights())
+
+
 def _complete(data_dir: str) -> bool:
     try:
         read_manifest(data_dir)
@@ -429,6 +449,8 @@ def build_parser(prog: str = "tf-albert pretrain") -> argparse.ArgumentParser:
     p.add_argument("--corpus", required=True, help="folder of *.txt files, or a text file")
     p.add_argument("--out", required=True, help="output folder (tokenizer, data, backups, log, final model)")
     p.add_argument("--spm", help="SentencePiece model or tokenizer folder; default: train one on the corpus")
+    p.add_argument("--init-checkpoint", help="model folder to start from instead of random weights (same "
+                   "architecture), e.g. from tools/distributional_init.py")
     p.add_argument(
         "--vocab-size", type=int, default=8000, help="pieces of a trained tokenizer (default 8000)"
     )
@@ -499,6 +521,7 @@ def pretrain_main(argv=None) -> int:
             spm=args.spm,
             config=args.config,
             config_overrides=dict(args.overrides),
+            init_checkpoint=args.init_checkpoint,
             vocab_size=args.vocab_size,
             data_config=data_config,
             batch_size=args.batch_size,
