@@ -10,7 +10,8 @@ embedding table a head start that costs a minute: the positive pointwise mutual 
 SentencePiece pieces co-occurring within `--window` pieces in the same sentence (weights 1/distance, context
 counts smoothed with exponent 0.75), factored by a truncated SVD into `embedding_size` dimensions
 (`U * sqrt(S)`, Levy & Goldberg's symmetric split, so the same vectors serve as ALBERT's tied input and output
-embeddings), scaled to the config's `initializer_range`. Pieces that never occur keep their random vectors,
+embeddings), scaled to `--std` (0.1: five times the random init's 0.02, so that the tied output layer's dot
+products, not only its bias, can tell words apart from the first step). Pieces that never occur keep their random vectors,
 as do the other weights (seeded) but one: the MLM output bias starts at log P(piece) over the corpus, the
 frequency guess that training from zeros spends its first hundreds of steps learning. The result is an ordinary model folder (AlbertForPreTraining + tokenizer).
 """
@@ -73,7 +74,8 @@ def truncated_svd_embeddings(matrix, dim: int, seed: int = 0, power_iterations: 
     return (q @ u[:, :dim]) * np.sqrt(s[:dim])[None, :]
 
 
-def build(corpus: str, tokenizer_dir: str, config, out: str, window: int = 5, seed: int = 0, log=print) -> dict:
+def build(corpus: str, tokenizer_dir: str, config, out: str, window: int = 5, std: float = 0.1, seed: int = 0,
+          log=print) -> dict:
     import keras
     import numpy as np
 
@@ -90,7 +92,7 @@ def build(corpus: str, tokenizer_dir: str, config, out: str, window: int = 5, se
     log(f"co-occurrence of {len(lines):,} lines in {time.time() - start:.0f} s")
     vectors = truncated_svd_embeddings(ppmi(counts), cfg.embedding_size, seed=seed)
     seen = counts.sum(1) > 0
-    vectors *= cfg.initializer_range / vectors[seen].std()
+    vectors *= std / vectors[seen].std()
 
     keras.utils.set_random_seed(seed)
     model = AlbertForPreTraining(cfg)
@@ -113,10 +115,11 @@ def main(argv=None) -> int:
     p.add_argument("--config", default="small", help="'tiny', 'small', a config.json or model folder")
     p.add_argument("--out", required=True, help="the model folder to write")
     p.add_argument("--window", type=int, default=5)
+    p.add_argument("--std", type=float, default=0.1, help="standard deviation of the embedding table")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    build(args.corpus, args.tokenizer, args.config, args.out, args.window, args.seed)
+    build(args.corpus, args.tokenizer, args.config, args.out, window=args.window, std=args.std, seed=args.seed)
     return 0
 
 

@@ -399,7 +399,7 @@ def test_distributional_init_then_pretrain_starts_from_it(tok, tmp_path):
     start = AlbertForPreTraining.from_pretrained(str(init))
     table = np.asarray(start.albert.embeddings.word_embeddings.embeddings)
     used = tok.encode("the module returns a list", add_special_tokens=False)
-    assert np.std(table[used]) == pytest.approx(0.02, rel=0.5)
+    assert np.std(table[used]) == pytest.approx(0.1, rel=0.5)
     bias = np.asarray(start.predictions.bias)  # log P(piece): frequent pieces score higher than unseen ones
     assert bias[used].min() > np.median(bias)
 
