@@ -90,6 +90,13 @@ def test_run_token_classification_and_fill_mask_options(folders, monkeypatch, ca
     assert "3/3 lines" in err and "lines/s" in err  # the progress report
 
 
+def test_run_fill_mask_defaults_to_the_embedded_model(monkeypatch, capsys):
+    status, out, err = run_cli(monkeypatch, capsys, ["run", "--task", "fill-mask"], SEED + "\n")
+    assert status == 0, err
+    want = pipeline("fill-mask", model="tf-albert-small")(SEED)
+    assert json.loads(out) == json.loads(json.dumps(want))
+
+
 def test_run_usage_errors_exit_2_with_a_message(folders, monkeypatch, capsys):
     cases = [
         (["run", "--task", "summarization", "--model", folders["mlm"]], "invalid choice: 'summarization'"),
@@ -102,7 +109,9 @@ def test_run_usage_errors_exit_2_with_a_message(folders, monkeypatch, capsys):
         (["run", "--task", "fill-mask", "--model", folders["mlm"], "--device", "tpu"], "device 'tpu' is not understood"),
         (["run", "--task", "fill-mask", "--model", folders["mlm"], "--input", "missing.txt"],
          "input file not found: missing.txt"),
-        (["run", "--task", "fill-mask"], "the following arguments are required: --model"),
+        (["run", "--task", "question-answering"],
+         "the question-answering pipeline needs model=...: a model folder, a hub id or a built "
+         "AlbertForQuestionAnswering (the embedded 'tf-albert-small' has no trained question-answering head"),
         ([], "usage: tf-albert"),
     ]
     for argv, message in cases:

@@ -85,7 +85,7 @@ def test_notebook_has_badge_install_and_parameters(name):
 
     parameters = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(parameters) == 1 and parameters[0] is code[1]
-    default = 'MODEL = os.environ.get("TF_ALBERT_NOTEBOOK_MODEL", "albert/albert-base-v2")'
+    default = 'MODEL = os.environ.get("TF_ALBERT_NOTEBOOK_MODEL", "tf-albert-small")'
     assert default in parameters[0].source
 
 

@@ -36,7 +36,7 @@ COMMANDS = {
     "pretrain": (("tf_albert.training:pretrain_main", "tf_albert.training.pretrain:pretrain_main"),
                  "pretrain ALBERT (MLM + SOP) on a text corpus"),
     "demo": (("tf_albert.demo:main",),
-             "the README's main job, offline: fill-mask, fine-tune and export round trip on tf-albert-tiny"),
+             "the README's main job, offline: fill-mask, fine-tune and export round trip on tf-albert-small"),
 }
 DELEGATED = COMMANDS  # the name of tf_albert 0.1
 

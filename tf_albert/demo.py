@@ -1,4 +1,4 @@
-"""The README's main job, end to end and offline, on the embedded `tf-albert-tiny` model:
+"""The README's main job, end to end and offline, on the embedded `tf-albert-small` model:
 
 1. fill-mask on the seed's sentence, with the pipeline;
 2. a quick `fit()` fine-tune of `AlbertForSequenceClassification` from the pretrained weights on a small
@@ -26,6 +26,7 @@ import tensorflow as tf  # noqa: E402
 from tf_albert.export.saved_model import export_saved_model  # noqa: E402
 from tf_albert.model.modeling import AlbertForSequenceClassification  # noqa: E402
 from tf_albert.pipelines import pipeline  # noqa: E402
+from tf_albert.pretrained import DEFAULT_MODEL  # noqa: E402
 from tf_albert.tokenization.tokenizer import AlbertTokenizer  # noqa: E402
 
 SEED_SENTENCE = "Plants create [MASK] through a process known as photosynthesis."
@@ -117,7 +118,7 @@ def _export_round_trip(model, tokenizer, x_test) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="tf-albert demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="tf-albert-tiny", help="model name or folder (default: embedded)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"model name or folder (default: {DEFAULT_MODEL})")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """The one answer to "which local folder does this name mean?", for models and tokenizers alike.
 
 In order: an existing local file or folder (or a TF1 checkpoint prefix, `model.ckpt-1` with its `.index`);
-a model shipped inside the package (`"tf-albert-tiny"`); a path that *looks local* but does not exist is a
+a model shipped inside the package (`"tf-albert-small"`, `"tf-albert-tiny"`); a path that *looks local* but does not exist is a
 `FileNotFoundError`; anything else shaped like a Hugging Face Hub id (`albert/albert-base-v2`) is downloaded
 (or taken from the cache) with `huggingface_hub`.
 

@@ -52,6 +52,8 @@ def pipeline(task: str | None = None, model=None, tokenizer=None, *, device=None
             "question-answering" or "feature-extraction"; None to take it from the model's `architectures`.
         model: a model folder (HF / our `save_pretrained` layout, Google TF1), a model shipped with the package by
             name, a Hugging Face Hub id (needs `tf_albert[hub]` and a network), or a built ALBERT model.
+            None: the embedded `tf-albert-small` for "fill-mask" and "feature-extraction" (the other tasks
+            need a fine-tuned head).
         tokenizer: an `AlbertTokenizer`, or a folder / spiece.model / hub id; by default the model folder's own.
             Required with a built model.
         device: None (TensorFlow's choice), "cpu", "gpu:N", or an int as in HF (-1 CPU, N GPU N; with no GPU

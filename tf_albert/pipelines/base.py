@@ -22,6 +22,7 @@ import numpy as np
 from tf_albert.checkpoints.resolve import resolve_path
 from tf_albert.model.modeling import AlbertPreTrainedModel
 from tf_albert.model.quantization import float_copy, quantization_mode
+from tf_albert.pretrained import DEFAULT_MODEL
 from tf_albert.tokenization.tokenizer import AlbertTokenizer
 from tf_albert.utils import shapes
 
@@ -193,6 +194,8 @@ class Pipeline:
     task = ""
     model_classes: tuple = ()
     load_class = None  # the class loaded from a folder; model_classes[0] when None
+    # Whether model=None means the embedded DEFAULT_MODEL: only for tasks whose head comes pretrained.
+    default_model_usable = False
     extra_inputs: tuple = ()
     # Parameters of __call__ that may also be given to the constructor, with their defaults.
     defaults: dict = {}
@@ -246,9 +249,12 @@ class Pipeline:
             with self._device_scope():
                 model = _with_dtype(model, self.dtype_policy)
             return model, load_tokenizer(tokenizer, None)
+        if model is None and self.default_model_usable:
+            model = DEFAULT_MODEL
         if model is None:
             raise ValueError(f"the {self.task} pipeline needs model=...: a model folder, a hub id or a built "
-                             f"{(self.load_class or self.model_classes[0]).__name__}")
+                             f"{(self.load_class or self.model_classes[0]).__name__} (the embedded "
+                             f"{DEFAULT_MODEL!r} has no trained {self.task} head: fine-tune it first)")
         if not isinstance(model, (str, os.PathLike)):
             raise TypeError(f"model must be a folder, a hub id or an ALBERT model, got {type(model).__name__}: "
                             f"{model!r}")

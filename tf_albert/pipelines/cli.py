@@ -73,14 +73,17 @@ def build_run_parser(parser: argparse.ArgumentParser | None = None) -> argparse.
                           "output. Lines: a text (fill-mask, token-classification, feature-extraction); a text or "
                           "text<TAB>text_pair (text-classification); question<TAB>context (question-answering).")
     parser.epilog = ("Exit status: 0 every line gave a result; 1 a run-time failure or skipped malformed lines; "
-                     "2 a usage error. Example: echo \"Plants create [MASK] through a process known as "
-                     "photosynthesis.\" | tf-albert run --task fill-mask --model ./albert-base-v2 --device 0")
+                     "2 a usage error.\nExamples:\n  echo \"Plants create [MASK] through a process known as "
+                     "photosynthesis.\" | tf-albert run --task fill-mask\n  (the embedded tf-albert-small) and, "
+                     "with a folder on a GPU: ... | tf-albert run --task fill-mask --model ./albert-base-v2 "
+                     "--device 0")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     g = parser.add_argument_group("what to run")
     g.add_argument("--task", required=True, choices=TASK_NAMES, metavar="TASK",
                    help=f"one of {', '.join(TASK_NAMES)}")
-    g.add_argument("--model", required=True, help="model folder (HF layout or our save_pretrained; Google TF1), "
-                                                  "a model shipped with tf_albert by name, or a hub id (online)")
+    g.add_argument("--model", help="model folder (HF layout or our save_pretrained; Google TF1), a model shipped "
+                                   "with tf_albert by name, or a hub id (online); default: the embedded "
+                                   "tf-albert-small, for fill-mask and feature-extraction")
     g.add_argument("--tokenizer", help="tokenizer folder or spiece.model (default: the model folder's)")
     g.add_argument("--device", help="cpu, gpu:N, or an int as in HF: -1 = CPU, N = GPU N (without a GPU, an "
                                     "int falls back to the CPU with a warning; gpu:N fails)")

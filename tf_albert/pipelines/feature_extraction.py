@@ -45,6 +45,7 @@ class FeatureExtractionPipeline(Pipeline):
 
     task = "feature-extraction"
     model_classes = (AlbertPreTrainedModel,)  # any head's backbone
+    default_model_usable = True
     load_class = AlbertModel
     defaults = {"truncation": False, "pooling": None, "return_tensors": False}
 

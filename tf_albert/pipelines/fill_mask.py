@@ -43,6 +43,7 @@ class FillMaskPipeline(Pipeline):
 
     task = "fill-mask"
     model_classes = (AlbertForMaskedLM, AlbertForPreTraining)
+    default_model_usable = True
     extra_inputs = ("masked_lm_positions",)
     defaults = {"top_k": 5, "targets": None, "truncation": False}
 

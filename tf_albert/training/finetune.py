@@ -18,6 +18,7 @@ import numpy as np
 
 from tf_albert.checkpoints.resolve import local_path
 from tf_albert.model import modeling
+from tf_albert.pretrained import DEFAULT_MODEL
 from tf_albert.tasks import TRAINING_MODEL_CLASS_NAMES, training_task
 from tf_albert.tokenization.tokenizer import AlbertTokenizer
 from tf_albert.training import data_files as F
@@ -183,7 +184,7 @@ def finetune(
     task: str,
     train,
     output_dir: str,
-    model: str = "tf-albert-tiny",
+    model: str = DEFAULT_MODEL,
     eval=None,
     *,
     tokenizer=None,
@@ -216,7 +217,7 @@ def finetune(
         train, eval: a .csv/.tsv/.jsonl/.json file (SQuAD JSON for QA) or a list of dicts.
         output_dir: gets `backup/`, `checkpoints/latest.weights.h5`, `log.csv`, `model/` (save_pretrained +
             tokenizer) and `metrics.json`.
-        model: an embedded model name ("tf-albert-tiny"), a local folder or a hub id.
+        model: an embedded model name (default "tf-albert-small"), a local folder or a hub id.
         tokenizer: an `AlbertTokenizer` or its folder (default: the model's folder).
         epochs, batch_size (global), learning_rate, warmup_ratio, weight_decay: AdamW with linear warm-up
             over `warmup_ratio` of the steps and linear decay to 0.
@@ -392,7 +393,7 @@ def build_parser(prog: str = "tf-albert finetune") -> argparse.ArgumentParser:
         "tokens + ner_tags/tags for token_classification; context/sent1 (+ question/sent2) + choices or\n"
         "ending0..N + label for multiple_choice; question, context, answers {text, answer_start} for QA.\n"
         "Example:\n  tf-albert finetune --task classification --train train.csv --eval dev.csv "
-        "--model tf-albert-tiny --out runs/sst",
+        "--out runs/sst   (fine-tunes the embedded tf-albert-small)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--task", required=True, choices=tuple(TASK_MODELS))
@@ -400,8 +401,8 @@ def build_parser(prog: str = "tf-albert finetune") -> argparse.ArgumentParser:
     p.add_argument("--eval", help="evaluation data file (metrics each epoch and at the end)")
     p.add_argument(
         "--model",
-        default="tf-albert-tiny",
-        help="embedded model name, folder or hub id (default tf-albert-tiny)",
+        default=DEFAULT_MODEL,
+        help=f"embedded model name, folder or hub id (default {DEFAULT_MODEL})",
     )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--tokenizer", help="tokenizer folder or spiece.model (default: the model's)")
