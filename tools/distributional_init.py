@@ -11,9 +11,10 @@ SentencePiece pieces co-occurring within `--window` pieces in the same sentence 
 counts smoothed with exponent 0.75), factored by a truncated SVD into `embedding_size` dimensions
 (`U * sqrt(S)`, Levy & Goldberg's symmetric split, so the same vectors serve as ALBERT's tied input and output
 embeddings), scaled to `--std` (0.1: five times the random init's 0.02, so that the tied output layer's dot
-products, not only its bias, can tell words apart from the first step). Pieces that never occur keep their random vectors,
-as do the other weights (seeded) but one: the MLM output bias starts at log P(piece) over the corpus, the
-frequency guess that training from zeros spends its first hundreds of steps learning. The result is an ordinary model folder (AlbertForPreTraining + tokenizer).
+products, not only its bias, can tell words apart from the first step). Pieces that never occur keep their
+random vectors, as do the other weights (seeded) but one: the MLM output bias starts at log P(piece) over the
+corpus, the frequency guess that training from zeros spends its first hundreds of steps learning. The
+result is an ordinary model folder (AlbertForPreTraining + tokenizer).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import time
 
 
 def cooccurrence(ids, vocab_size: int, window: int):
-    """[V, V] float64 counts of piece pairs within `window` pieces of each other in a line (`ids`: one int64
-    array per line), weighted 1/distance."""
+    """[V, V] float64 counts of piece pairs at most `window` apart in one line, weighted 1/distance.
+
+    `ids`: one int64 array per line."""
     import numpy as np
 
     index, weight = [], []
@@ -35,12 +37,13 @@ def cooccurrence(ids, vocab_size: int, window: int):
         right = np.concatenate([t[d:] for t in ids if len(t) > d])
         index += [left * vocab_size + right, right * vocab_size + left]
         weight += [np.full(2 * len(left), 1.0 / d)]
-    counts = np.bincount(np.concatenate(index), weights=np.concatenate(weight), minlength=vocab_size * vocab_size)
+    pairs, weights = np.concatenate(index), np.concatenate(weight)
+    counts = np.bincount(pairs, weights=weights, minlength=vocab_size * vocab_size)
     return counts.reshape(vocab_size, vocab_size)
 
 
 def unigram_log_probs(ids, vocab_size: int):
-    """log P(piece) over the corpus (add-0.5 smoothing): the MLM output bias that predicts by frequency alone."""
+    """log P(piece) over the corpus (add-0.5 smoothing): the MLM output bias that predicts by frequency."""
     import numpy as np
 
     counts = np.bincount(np.concatenate(ids), minlength=vocab_size) + 0.5
@@ -115,11 +118,12 @@ def main(argv=None) -> int:
     p.add_argument("--config", default="small", help="'tiny', 'small', a config.json or model folder")
     p.add_argument("--out", required=True, help="the model folder to write")
     p.add_argument("--window", type=int, default=5)
-    p.add_argument("--std", type=float, default=0.1, help="standard deviation of the embedding table")
+    p.add_argument("--std", type=float, default=0.1, help="the embedding table's standard deviation")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    build(args.corpus, args.tokenizer, args.config, args.out, window=args.window, std=args.std, seed=args.seed)
+    build(args.corpus, args.tokenizer, args.config, args.out,
+          window=args.window, std=args.std, seed=args.seed)
     return 0
 
 

@@ -393,12 +393,17 @@ def start_from(model, init_checkpoint) -> None:
     init = AlbertForPreTraining.from_pretrained(init_checkpoint, strict=True)
     ours = [tuple(w.shape) for w in model.weights]
     theirs = [tuple(w.shape) for w in init.weights]
-    if ours != theirs:
-        changed = next(f"{a.path}: {tuple(a.shape)} vs {tuple(b.shape)}" for a, b in zip(model.weights, init.weights)
-                       if tuple(a.shape) != tuple(b.shape)) if len(ours) == len(theirs) else f"{len(theirs)} weights"
-        raise ValueError(f"init_checkpoint {init_checkpoint!r} does not fit the model being trained ({changed}): "
-                         "it must have the same architecture and vocabulary")
+    if len(ours) != len(theirs):
+        _misfit(init_checkpoint, f"{len(theirs)} weights, the model has {len(ours)}")
+    for a, b in zip(model.weights, init.weights):
+        if tuple(a.shape) != tuple(b.shape):
+            _misfit(init_checkpoint, f"{a.path}: {tuple(a.shape)} vs {tuple(b.shape)}")
     model.set_weights(init.get_weights())
+
+
+def _misfit(init_checkpoint, what: str) -> None:
+    raise ValueError(f"init_checkpoint {init_checkpoint!r} does not fit the model being trained ({what}): "
+                     "it must have the same architecture and vocabulary")
 
 
 def _complete(data_dir: str) -> bool:
