@@ -27,8 +27,8 @@ from tf_albert.checkpoints import formats, hf_pytorch, hf_tf, keras_hub, loading
 from tf_albert.checkpoints.naming import hf_weight_map
 from tf_albert.checkpoints.resolve import resolve_path
 from tf_albert.model.config import AlbertConfig
-from tf_albert.pretrained import DEFAULT_MODEL
 from tf_albert.model.quantization import float_copy
+from tf_albert.pretrained import DEFAULT_MODEL
 from tf_albert.tasks import MODEL_CLASS_NAMES
 from tf_albert.tokenization.tokenizer import AlbertTokenizer
 from tf_albert.utils.fileio import replace_folder_atomically
@@ -67,8 +67,8 @@ def load_model(name_or_path=DEFAULT_MODEL, task: str | None = None, **kwargs):
     """A model from an embedded name, a local folder or a hub id; `tf_albert.from_pretrained` is this.
 
     Args:
-        name_or_path: "tf-albert-small" (the default, shipped in the package) or "tf-albert-tiny", a folder in any supported
-            checkpoint shape, or a hub id when online.
+        name_or_path: "tf-albert-small" (the default, shipped in the package) or "tf-albert-tiny", a folder
+            in any supported checkpoint shape, or a hub id when online.
         task: one of `tf_albert.tasks.MODEL_CLASS_NAMES` ("model", "pretraining", "masked_lm",
             "sequence_classification", "multiple_choice", "token_classification", "question_answering");
             None picks the class recorded in the checkpoint's config (`architectures`).

@@ -1,9 +1,9 @@
 """The one answer to "which local folder does this name mean?", for models and tokenizers alike.
 
 In order: an existing local file or folder (or a TF1 checkpoint prefix, `model.ckpt-1` with its `.index`);
-a model shipped inside the package (`"tf-albert-small"`, `"tf-albert-tiny"`); a path that *looks local* but does not exist is a
-`FileNotFoundError`; anything else shaped like a Hugging Face Hub id (`albert/albert-base-v2`) is downloaded
-(or taken from the cache) with `huggingface_hub`.
+a model shipped inside the package (`"tf-albert-small"`, `"tf-albert-tiny"`); a path that *looks local* but
+does not exist is a `FileNotFoundError`; anything else shaped like a Hugging Face Hub id (`albert/albert-base-v2`)
+is downloaded (or taken from the cache) with `huggingface_hub`.
 
 >>> from tf_albert.checkpoints.resolve import looks_local, resolve_path
 >>> resolve_path("tf-albert-tiny").endswith("tf-albert-tiny")

@@ -19,7 +19,8 @@ import sys
 import time
 
 from tf_albert.tasks import PIPELINE_ALIASES, PIPELINE_TASKS
-from tf_albert.pipelines import check_task, pipeline
+from tf_albert.pipelines import TASKS, check_task, pipeline
+from tf_albert.pretrained import DEFAULT_MODEL
 
 PROG = "tf-albert"
 TASK_NAMES = tuple(PIPELINE_TASKS) + tuple(PIPELINE_ALIASES)
@@ -74,16 +75,17 @@ def build_run_parser(parser: argparse.ArgumentParser | None = None) -> argparse.
                           "text<TAB>text_pair (text-classification); question<TAB>context (question-answering).")
     parser.epilog = ("Exit status: 0 every line gave a result; 1 a run-time failure or skipped malformed lines; "
                      "2 a usage error.\nExamples:\n  echo \"Plants create [MASK] through a process known as "
-                     "photosynthesis.\" | tf-albert run --task fill-mask\n  (the embedded tf-albert-small) and, "
+                     f"photosynthesis.\" | tf-albert run --task fill-mask\n  (the embedded {DEFAULT_MODEL}) and, "
                      "with a folder on a GPU: ... | tf-albert run --task fill-mask --model ./albert-base-v2 "
                      "--device 0")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     g = parser.add_argument_group("what to run")
     g.add_argument("--task", required=True, choices=TASK_NAMES, metavar="TASK",
                    help=f"one of {', '.join(TASK_NAMES)}")
+    with_default = " and ".join(task for task, cls in TASKS.items() if cls.default_model_usable)
     g.add_argument("--model", help="model folder (HF layout or our save_pretrained; Google TF1), a model shipped "
                                    "with tf_albert by name, or a hub id (online); default: the embedded "
-                                   "tf-albert-small, for fill-mask and feature-extraction")
+                                   f"{DEFAULT_MODEL}, for {with_default}")
     g.add_argument("--tokenizer", help="tokenizer folder or spiece.model (default: the model folder's)")
     g.add_argument("--device", help="cpu, gpu:N, or an int as in HF: -1 = CPU, N = GPU N (without a GPU, an "
                                     "int falls back to the CPU with a warning; gpu:N fails)")

@@ -391,10 +391,8 @@ def pretrain(
 def start_from(model, init_checkpoint) -> None:
     """Sets `model`'s weights to those of the model folder `init_checkpoint`, which must have its shapes."""
     init = AlbertForPreTraining.from_pretrained(init_checkpoint, strict=True)
-    ours = [tuple(w.shape) for w in model.weights]
-    theirs = [tuple(w.shape) for w in init.weights]
-    if len(ours) != len(theirs):
-        _misfit(init_checkpoint, f"{len(theirs)} weights, the model has {len(ours)}")
+    if len(model.weights) != len(init.weights):
+        _misfit(init_checkpoint, f"{len(init.weights)} weights, the model has {len(model.weights)}")
     for a, b in zip(model.weights, init.weights):
         if tuple(a.shape) != tuple(b.shape):
             _misfit(init_checkpoint, f"{a.path}: {tuple(a.shape)} vs {tuple(b.shape)}")
