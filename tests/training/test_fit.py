@@ -414,3 +414,14 @@ def test_distributional_init_then_pretrain_starts_from_it(tok, tmp_path):
     with pytest.raises(ValueError, match="does not fit the model being trained"):
         pretrain(str(corpus), str(tmp_path / "other"), config=dict(config, hidden_size=32),
                  init_checkpoint=str(init), **kwargs)
+
+    # An earlier run's folder gives its last finished epoch's weights, also when the run was stopped early.
+    os.rename(tmp_path / "run" / "model", tmp_path / "run-model")
+    pretrain(str(corpus), str(tmp_path / "next"), config=config, init_checkpoint=str(tmp_path / "run"),
+             learning_rate=1e-9, **kwargs)
+    following = AlbertForPreTraining.from_pretrained(str(tmp_path / "next" / "model"))
+    for a, b in zip(trained.weights, following.weights):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6, err_msg=a.path)
+    with pytest.raises(ValueError, match="does not fit the model being trained"):
+        pretrain(str(corpus), str(tmp_path / "other2"), config=dict(config, hidden_size=32),
+                 init_checkpoint=str(tmp_path / "run"), **kwargs)

@@ -249,9 +249,11 @@ def pretrain(
         spm: a SentencePiece model file or tokenizer folder; None trains one (`vocab_size` pieces).
         config: None (the tiny default `TINY_CONFIG`), a preset name, config.json or model folder;
             `vocab_size` is always the tokenizer's. `config_overrides`: fields to change.
-        init_checkpoint: a model folder (or embedded name) of the same architecture whose weights the run
-            starts from instead of random ones (Google ALBERT's `--init_checkpoint`), e.g. the distributional
-            embeddings of `tools/distributional_init.py`; a resumed run continues from its backup instead.
+        init_checkpoint: the weights the run starts from instead of random ones (Google ALBERT's
+            `--init_checkpoint`), of the same architecture: a model folder or embedded name (e.g. the
+            distributional embeddings of `tools/distributional_init.py`), or an earlier run's output folder
+            (the weights of its last finished epoch, also when it was stopped); a resumed run continues from
+            its backup instead.
         data_config: `PretrainingDataConfig` (sequence length, masking, duplication, ...).
         batch_size: global batch size (split over the replicas of `strategy`).
         num_train_steps, steps_per_epoch: optimizer steps in total and per epoch (a backup per epoch).
@@ -389,7 +391,16 @@ def pretrain(
 
 
 def start_from(model, init_checkpoint) -> None:
-    """Sets `model`'s weights to those of the model folder `init_checkpoint`, which must have its shapes."""
+    """Sets `model`'s weights to those of `init_checkpoint`, which must have its shapes: a model folder (or
+    embedded name), or the output folder of an earlier `pretrain`, finished or stopped, whose last finished
+    epoch's weights (`checkpoints/latest.weights.h5`) it takes."""
+    last_epoch = os.path.join(init_checkpoint, "checkpoints", "latest.weights.h5")
+    if os.path.isfile(last_epoch):
+        try:
+            model.load_weights(last_epoch)
+        except ValueError as e:
+            _misfit(init_checkpoint, " ".join(str(e).split()).split(" List of objects")[0])
+        return
     init = AlbertForPreTraining.from_pretrained(init_checkpoint, strict=True)
     if len(model.weights) != len(init.weights):
         _misfit(init_checkpoint, f"{len(init.weights)} weights, the model has {len(model.weights)}")
@@ -453,7 +464,8 @@ def build_parser(prog: str = "tf-albert pretrain") -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (tokenizer, data, backups, log, final model)")
     p.add_argument("--spm", help="SentencePiece model or tokenizer folder; default: train one on the corpus")
     p.add_argument("--init-checkpoint", help="model folder to start from instead of random weights (same "
-                   "architecture), e.g. from tools/distributional_init.py")
+                   "architecture), e.g. from tools/distributional_init.py, or an earlier --out folder (its "
+                   "last finished epoch's weights, also of a stopped run)")
     p.add_argument(
         "--vocab-size", type=int, default=8000, help="pieces of a trained tokenizer (default 8000)"
     )
