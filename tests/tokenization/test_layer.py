@@ -173,6 +173,19 @@ def test_tf_data_map_and_tf_function(tok):
     assert fn(tf.constant(texts), tf.constant(pairs))["input_ids"].numpy().tolist() == expected
 
 
+def test_layer_survives_set_random_seed(tok):
+    """keras.utils.set_random_seed clears TensorFlow's eager kernel cache; a SentencePiece resource made
+    eagerly lived there, and every call after the seed failed with 'SentencepieceResource does not exist'."""
+    layer = AlbertTokenizerLayer.from_tokenizer(tok)
+    texts = ["Hello, [MASK]!", "1,000,000 cafés"]
+    expected = tok(texts)["input_ids"]
+    assert rows(layer(tf.constant(texts))) == expected
+    keras.utils.set_random_seed(0)
+    assert rows(layer(tf.constant(texts))) == expected
+    ds = tf.data.Dataset.from_tensor_slices(texts).batch(2).map(layer)
+    assert [r for b in ds for r in rows(b)] == expected
+
+
 def test_saved_model_round_trip(tmp_path, tok):
     layer = AlbertTokenizerLayer.from_tokenizer(tok, sequence_length=16)
     module = tf.Module()

@@ -137,7 +137,7 @@ class _TextEncoder(tf.Module):
         replacements = [split.get(i, [i]) for i in range(tok.vocab_size)]
         self._digit_comma_values = tf.constant(np.concatenate(replacements), tf.int32)
         self._digit_comma_splits = tf.constant(np.cumsum([0] + [len(r) for r in replacements]), tf.int64)
-        self._normalizer = tf_text.SentencepieceTokenizer(model=tok._model_proto, out_type=tf.string)
+        self._model_proto = tok._model_proto
         self._unigram = _shared(
             ("unigram", hashlib.sha256(tok._model_proto).hexdigest()),
             lambda: UnigramTables(tok._model_proto),
@@ -189,9 +189,14 @@ class _TextEncoder(tf.Module):
 
     def _sp_encode(self, text: tf.Tensor) -> tf.RaggedTensor:
         """SentencePiece ids of a 1-D batch: tensorflow-text normalises (the pieces of its segmentation
-        concatenate
-        to the normalised text), then the unigram Viterbi of the Python library picks the pieces."""
-        normalized = tf.strings.reduce_join(self._normalizer.tokenize(text), axis=1)
+        concatenate to the normalised text), then the unigram Viterbi of the Python library picks the pieces."""
+        # Built here, inside the traced function, and not in __init__: tensorflow-text's SentencePiece
+        # resource belongs to the op kernel that creates it. Created eagerly, that kernel sits in the eager
+        # kernel cache, which tf.random.set_seed (so keras.utils.set_random_seed) clears, and every later
+        # call failed with "Resource ... SentencepieceResource does not exist". Inside the graph it is
+        # re-created with the function.
+        normalizer = tf_text.SentencepieceTokenizer(model=self._model_proto, out_type=tf.string)
+        normalized = tf.strings.reduce_join(normalizer.tokenize(text), axis=1)
         return self._unigram.encode(normalized)
 
     def _split_digit_comma(self, ids: tf.RaggedTensor) -> tf.RaggedTensor:
