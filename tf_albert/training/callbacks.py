@@ -317,6 +317,11 @@ def claim_run_folder(output_dir: str, identity: dict, *, overwrite: bool = False
     return backed_up_epoch(_worker_backup_dir(os.path.join(output_dir, "backup")))
 
 
+def last_epoch_weights(output_dir: str) -> str:
+    """The run folder's weights after its last finished epoch (what `fit_in_run_folder` keeps)."""
+    return os.path.join(output_dir, "checkpoints", "latest.weights.h5")
+
+
 def fit_in_run_folder(
     model,
     dataset,
@@ -333,12 +338,11 @@ def fit_in_run_folder(
     training) and `backup/` (one per worker), so rerunning the command continues the run."""
     callbacks = []
     if chief:
-        os.makedirs(os.path.join(output_dir, "checkpoints"), exist_ok=True)
+        weights = last_epoch_weights(output_dir)
+        os.makedirs(os.path.dirname(weights), exist_ok=True)
         callbacks = [
             keras.callbacks.CSVLogger(os.path.join(output_dir, "log.csv"), append=True),
-            keras.callbacks.ModelCheckpoint(
-                os.path.join(output_dir, "checkpoints", "latest.weights.h5"), save_weights_only=True
-            ),
+            keras.callbacks.ModelCheckpoint(weights, save_weights_only=True),
         ]
     return fit_resumable(
         model,

@@ -29,7 +29,7 @@ from tf_albert.model.losses import IGNORE_INDEX
 from tf_albert.model.modeling import AlbertForPreTraining
 from tf_albert.tokenization.tokenizer import AlbertTokenizer, preprocess_text
 from tf_albert.training.batching import parse_length_buckets
-from tf_albert.training.callbacks import fit_in_run_folder
+from tf_albert.training.callbacks import fit_in_run_folder, last_epoch_weights
 from tf_albert.training.command import add_run_arguments, run_command, run_options
 from tf_albert.training.distribute import is_chief, strategy_scope
 from tf_albert.training.metrics import MaskedAccuracy
@@ -394,7 +394,7 @@ def start_from(model, init_checkpoint) -> None:
     """Sets `model`'s weights to those of `init_checkpoint`, which must have its shapes: a model folder (or
     embedded name), or the output folder of an earlier `pretrain`, finished or stopped, whose last finished
     epoch's weights (`checkpoints/latest.weights.h5`) it takes."""
-    last_epoch = os.path.join(init_checkpoint, "checkpoints", "latest.weights.h5")
+    last_epoch = last_epoch_weights(init_checkpoint)
     if os.path.isfile(last_epoch):
         try:
             model.load_weights(last_epoch)
