@@ -80,3 +80,14 @@ def test_no_weight_decay_when_zero():
     opt = O.create_optimizer("lamb", weight_decay=0.0, num_train_steps=5)
     v = keras.Variable(np.ones(3, "float32"), name="kernel")
     assert not O.decays_weight(opt, v)
+
+
+def test_without_a_schedule_the_rate_is_a_variable_a_caller_sets():
+    opt = O.create_optimizer("lamb", learning_rate=1e-3, num_train_steps=None)
+    assert float(opt.learning_rate) == pytest.approx(1e-3)
+    opt.learning_rate.assign(2.5e-4)
+    assert float(opt.learning_rate) == pytest.approx(2.5e-4)
+    with pytest.raises(ValueError, match="num_warmup_steps needs num_train_steps, got 10"):
+        O.create_optimizer("lamb", num_train_steps=None, num_warmup_steps=10)
+    with pytest.raises(ValueError, match="learning_rate must be > 0, got 0"):
+        O.create_optimizer("lamb", learning_rate=0, num_train_steps=None)

@@ -249,6 +249,34 @@ def test_write_read_and_resume_tfrecords(tmp_path):
         )
 
 
+def test_in_memory_passes_are_the_tfrecords_examples(tmp_path):
+    """tools/pretrain_on_accelerator.py streams `iter_examples` passes without TensorFlow; they must be the
+    examples that `write_pretraining_data` writes for the same seed and duplicate."""
+    from tf_albert.tokenization import AlbertTokenizer
+
+    tok = AlbertTokenizer.from_pretrained(FIXTURE_TOKENIZER)
+    corpus = _corpus(tmp_path)
+    config = P.PretrainingDataConfig(
+        max_seq_length=32, max_predictions_per_seq=6, dupe_factor=2, num_shards=1, eval_fraction=0.2, seed=3
+    )
+    P.write_pretraining_data(str(corpus), tok, str(tmp_path / "d"), config, log=lambda *_: None)
+    text = P.read_documents(P.corpus_files(str(corpus)))
+    train, held_out = P.split_documents(text, config.eval_fraction)
+    assert train and held_out and sorted(train + held_out) == list(range(len(text)))
+    documents, masker = P.tokenize_documents(tok, text), P.masker_for(tok, config)
+    import tensorflow as tf
+
+    for dupe in range(2):
+        rows = list(P.iter_examples(documents, train, dupe, 0, config, tok, masker))
+        path = str(tmp_path / "d" / f"train-{dupe:03d}-00000.tfrecord")
+        records = [tf.train.Example.FromString(r.numpy()) for r in tf.data.TFRecordDataset(path)]
+        assert len(rows) == len(records) > 0
+        for row, record in zip(rows, records):
+            for name in P.FEATURE_NAMES:
+                got = list(record.features.feature[name].int64_list.value)
+                assert got == np.ravel(row[name]).tolist(), name
+
+
 def test_eval_documents_never_reach_training_files(tmp_path):
     from tf_albert.tokenization import AlbertTokenizer
 

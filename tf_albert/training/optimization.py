@@ -107,7 +107,7 @@ def _check_steps(num_train_steps, num_warmup_steps):
 def create_optimizer(
     name: str = "adamw",
     learning_rate: float = 5e-5,
-    num_train_steps: int = 1000,
+    num_train_steps: int | None = 1000,
     num_warmup_steps: int = 0,
     weight_decay: float = 0.01,
     end_learning_rate: float = 0.0,
@@ -127,7 +127,9 @@ def create_optimizer(
     Args:
         name: "adamw" or "lamb".
         learning_rate: float. Peak learning rate, reached at the end of the warm-up.
-        num_train_steps: int. Total optimizer steps; the rate decays to `end_learning_rate` there.
+        num_train_steps: int. Total optimizer steps; the rate decays to `end_learning_rate` there. None:
+            no schedule, the rate is Keras' variable `optimizer.learning_rate`, held at `learning_rate`
+            until a caller assigns another (tools/pretrain_on_accelerator.py sets it from elapsed time).
         num_warmup_steps: int. Linear warm-up steps.
         weight_decay: float. Decoupled weight decay rate (0 disables it).
         end_learning_rate, power: of the polynomial decay (power 1 is linear).
@@ -145,7 +147,16 @@ def create_optimizer(
         raise ValueError(f"optimizer name must be one of {OPTIMIZERS}, got {name!r}")
     if weight_decay is None or float(weight_decay) < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
-    schedule = linear_warmup_decay(learning_rate, num_train_steps, num_warmup_steps, end_learning_rate, power)
+    if num_train_steps is None:
+        if num_warmup_steps:
+            raise ValueError(f"num_warmup_steps needs num_train_steps, got {num_warmup_steps!r} without")
+        if float(learning_rate) <= 0:
+            raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
+        schedule = float(learning_rate)
+    else:
+        schedule = linear_warmup_decay(
+            learning_rate, num_train_steps, num_warmup_steps, end_learning_rate, power
+        )
     common = dict(
         learning_rate=schedule,
         beta_1=beta_1,

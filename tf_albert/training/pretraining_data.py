@@ -397,11 +397,29 @@ def _is_eval_document(index: int, lines: list[str], fraction: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2.0**64 < fraction
 
 
+def split_documents(documents: list[list[str]], eval_fraction: float) -> tuple[list[int], list[int]]:
+    """(training, held-out) document indices: a document is held out by a hash of its first lines and its
+    index, so the split depends on the corpus alone (not on the seed) and every run keeps the same
+    documents out.
+
+    Example:
+    >>> train, held_out = split_documents([["a."], ["b."], ["c."]], 0.0)
+    >>> train, held_out
+    ([0, 1, 2], [])
+    """
+    flags = [_is_eval_document(i, d, eval_fraction) for i, d in enumerate(documents)]
+    return [i for i, f in enumerate(flags) if not f], [i for i, f in enumerate(flags) if f]
+
+
 def _tokenizer_fingerprint(tokenizer) -> str:
     return hashlib.sha1(tokenizer.sp_model.serialized_model_proto()).hexdigest()
 
 
-def _examples(documents, indices, dupe: int, shard: int, config, tokenizer, masker):
+def iter_examples(documents, indices, dupe: int, shard: int, config, tokenizer, masker):
+    """The examples of one pass (`dupe`) over the tokenized `documents` at `indices` (one `shard` of them):
+    sentence-order pairs in a shuffled order, each masked by `masker` (`make_example` dicts). A function of
+    `config.seed`, `dupe` and `shard`: TFRecords (`write_pretraining_data`) and in-memory streams
+    (tools/pretrain_on_accelerator.py) get the same examples."""
     rng = random.Random(config.seed * 1_000_003 + dupe * 10_007 + shard)
     order = list(indices)
     rng.shuffle(order)
@@ -460,8 +478,7 @@ def write_pretraining_data(
         _write_json(manifest_path, {"settings": settings, "complete": False})
 
     documents_text = read_documents(files)
-    train_idx = [i for i, d in enumerate(documents_text) if not _is_eval_document(i, d, config.eval_fraction)]
-    eval_idx = [i for i, d in enumerate(documents_text) if _is_eval_document(i, d, config.eval_fraction)]
+    train_idx, eval_idx = split_documents(documents_text, config.eval_fraction)
     log(f"corpus: {len(files)} files, {len(documents_text)} documents ({len(eval_idx)} held out); tokenizing")
     documents = tokenize_documents(tokenizer, documents_text)
     masker = masker_for(tokenizer, config)
@@ -478,7 +495,7 @@ def write_pretraining_data(
         if os.path.exists(path) and name in counts:
             continue
         counts[name] = _write_records(
-            path, _examples(documents, indices, dupe, shard, config, tokenizer, masker)
+            path, iter_examples(documents, indices, dupe, shard, config, tokenizer, masker)
         )
         log(f"wrote {name}: {counts[name]} examples")
         _write_json(manifest_path, {"settings": settings, "complete": False, "counts": counts})
