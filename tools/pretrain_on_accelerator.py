@@ -23,8 +23,8 @@ measured afterwards where TensorFlow is (`evaluate_pretraining` on the TFRecords
     KERAS_BACKEND=jax python tools/pretrain_on_accelerator.py --corpus corpus/english/corpus.txt \\
         --init-checkpoint tf_albert/pretrained/tf-albert-small --out runs/gpu --train-seconds 360
 
-Without a GPU it runs on JAX's CPU (slowly): tests/training/test_pretrain_on_accelerator.py runs it so on a
-tiny corpus and model, TensorFlow hidden.
+Without a GPU it runs on JAX's CPU (slowly): tests/backends/test_backends.py runs it so on a tiny corpus
+and model, TensorFlow hidden.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import csv
 import json
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 
@@ -206,18 +205,11 @@ class TimeBudget(keras.callbacks.Callback):
             self.save(self.model)
 
     def save(self, model):
-        """The model folder, written aside and renamed: `--out/model` is never half written."""
-        folder = os.path.join(self.a.out, "model")
-        tmp, old = folder + ".tmp", folder + ".old"
-        shutil.rmtree(tmp, ignore_errors=True)
+        """The model folder; `save_pretrained` writes it aside and swaps it in, so it is never half written."""
         self.tokenizer.model_max_length = self.a.max_seq_length
-        model.save_pretrained(tmp, tokenizer=self.tokenizer, formats=("safetensors",))
-        if os.path.exists(folder):
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        shutil.rmtree(old, ignore_errors=True)
+        model.save_pretrained(os.path.join(self.a.out, "model"), tokenizer=self.tokenizer,
+                              formats=("safetensors",))
         self.last_save = time.time()
-
 
 if __name__ == "__main__":
     sys.exit(main())
