@@ -140,6 +140,7 @@ def test_pipeline_dtype_int8_quantizes_a_copy_with_xla(tmp_path):
     from tf_albert.tokenization import AlbertTokenizer
 
     tokenizer = AlbertTokenizer.from_pretrained(SPM)
+    keras.utils.set_random_seed(0)
     model = _model(vocab_size=len(tokenizer), max_position_embeddings=64,
                    id2label={0: "negative", 1: "neutral", 2: "positive"})
     clf = tf_albert.pipeline("text-classification", model=model, tokenizer=tokenizer, dtype="int8")
@@ -149,7 +150,11 @@ def test_pipeline_dtype_int8_quantizes_a_copy_with_xla(tmp_path):
     text = ["a useful library.", "a broken program that never runs"]
     got, want = clf(text, top_k=None), plain(text, top_k=None)
     for g, w in zip(got, want):
-        assert [r["label"] for r in g][:1] == [r["label"] for r in w][:1]
-        assert abs(g[0]["score"] - w[0]["score"]) < 0.05
+        g_scores, w_scores = ({r["label"]: r["score"] for r in rows} for rows in (g, w))
+        assert g_scores.keys() == w_scores.keys()
+        assert max(abs(g_scores[k] - w_scores[k]) for k in w_scores) < 0.02, (g, w)  # 0.001-0.002 seen
+        # the same top label, unless the float model's own top two are within twice that of each other
+        if w[0]["score"] - w[1]["score"] > 0.04:
+            assert g[0]["label"] == w[0]["label"], (g, w)
     with pytest.raises(ValueError, match="dtype must be one of .*int8.* got 'int4'"):
         tf_albert.pipeline("text-classification", model=model, tokenizer=tokenizer, dtype="int4")
