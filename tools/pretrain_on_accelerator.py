@@ -211,5 +211,6 @@ class TimeBudget(keras.callbacks.Callback):
                               formats=("safetensors",))
         self.last_save = time.time()
 
+
 if __name__ == "__main__":
     sys.exit(main())
