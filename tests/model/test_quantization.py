@@ -18,6 +18,10 @@ MASK = (IDS > 0).astype("int32")
 
 
 def _model(cls=AlbertForSequenceClassification, **overrides):
+    # Seeded: int8 activations are quantized per token at run time, and a value that sits on a rounding
+    # boundary moves a whole quantum under a 1e-7 change, so a comparison that holds for one random model
+    # can fail for another (see test_int8_model_survives_save_pretrained_as_float_weights).
+    keras.utils.set_random_seed(0)
     model = cls(tiny_config(num_labels=3, initializer_range=0.2, **overrides))
     model.build()
     return model
@@ -80,7 +84,15 @@ def test_int8_model_survives_save_pretrained_as_float_weights(tmp_path):
         if a.path.endswith("_scale"):
             expected = 127.0 / (127.0 / expected + keras.config.epsilon())
         np.testing.assert_allclose(got, expected, rtol=5e-7, err_msg=a.path)
-    np.testing.assert_allclose(_out(again), _out(model), atol=1e-5)
+    # That 1e-6 move of a scale can push one activation across a rounding boundary of the per-token int8
+    # quantization (over 40 random models: 39 within 5e-7 of the original's outputs, one 8.5e-3 off, the
+    # size of int8's own error), so the outputs are held to int8's error here ...
+    assert np.max(np.abs(_out(again) - _out(model))) < 0.05
+    # ... and with the original scales put back they are the original's, bit for bit.
+    for a, b in zip(model.weights, again.weights):
+        if a.path.endswith("_scale"):
+            b.assign(a)
+    np.testing.assert_array_equal(_out(again), _out(model))
 
 
 def test_lora_model_saves_merged_weights(tmp_path):
@@ -140,7 +152,6 @@ def test_pipeline_dtype_int8_quantizes_a_copy_with_xla(tmp_path):
     from tf_albert.tokenization import AlbertTokenizer
 
     tokenizer = AlbertTokenizer.from_pretrained(SPM)
-    keras.utils.set_random_seed(0)
     model = _model(vocab_size=len(tokenizer), max_position_embeddings=64,
                    id2label={0: "negative", 1: "neutral", 2: "positive"})
     clf = tf_albert.pipeline("text-classification", model=model, tokenizer=tokenizer, dtype="int8")
