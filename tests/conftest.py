@@ -15,6 +15,25 @@ def config():
     return tiny_config()
 
 
+def _seed_everything():
+    import keras
+
+    keras.utils.set_random_seed(0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _seed_module():
+    """Module-scoped fixtures (the shared random models) are made from the same random state on every run."""
+    _seed_everything()
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    """Every test starts from the same random state, whichever worker runs it and whatever ran before: a
+    random model is then the same model on every run, and a test that holds for it holds in CI too."""
+    _seed_everything()
+
+
 @pytest.fixture(autouse=True)
 def _reset_dtype_policy():
     """Tests that switch to mixed precision must not leak it into the next test."""
