@@ -17,6 +17,12 @@ NO_DECAY_NAMES = ("gamma", "beta", "bias")
 OPTIMIZERS = ("adamw", "lamb")
 
 
+def _positive_rate(name: str, value) -> float:
+    if float(value) <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return float(value)
+
+
 @keras.saving.register_keras_serializable(package="tf_albert")
 class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """Linear warm-up from 0 to `peak_learning_rate` over `warmup_steps`, then `decay_schedule`.
@@ -41,11 +47,9 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
     def __init__(self, peak_learning_rate, warmup_steps, decay_schedule):
         if not isinstance(warmup_steps, int) or isinstance(warmup_steps, bool) or warmup_steps < 0:
             raise ValueError(f"warmup_steps must be an int >= 0, got {warmup_steps!r}")
-        if float(peak_learning_rate) <= 0:
-            raise ValueError(f"peak_learning_rate must be > 0, got {peak_learning_rate!r}")
+        self.peak_learning_rate = _positive_rate("peak_learning_rate", peak_learning_rate)
         if isinstance(decay_schedule, dict):
             decay_schedule = keras.saving.deserialize_keras_object(decay_schedule)
-        self.peak_learning_rate = float(peak_learning_rate)
         self.warmup_steps = warmup_steps
         self.decay_schedule = decay_schedule
 
@@ -150,9 +154,7 @@ def create_optimizer(
     if num_train_steps is None:
         if num_warmup_steps:
             raise ValueError(f"num_warmup_steps needs num_train_steps, got {num_warmup_steps!r} without")
-        if float(learning_rate) <= 0:
-            raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
-        schedule = float(learning_rate)
+        schedule = _positive_rate("learning_rate", learning_rate)
     else:
         schedule = linear_warmup_decay(
             learning_rate, num_train_steps, num_warmup_steps, end_learning_rate, power
