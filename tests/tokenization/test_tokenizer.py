@@ -505,16 +505,28 @@ def test_character_tables_reproduce_the_string_rules():
 
 # === Properties ===
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
-# text the fixture model mostly covers: its own characters plus accents, case, odd whitespace and quotes
+_FIXTURE_TOKENIZER = AlbertTokenizer(MODEL)
 _COVERED = sorted(
-    {c for i in range(1500) for c in AlbertTokenizer(MODEL).convert_ids_to_tokens(i) if c != SPIECE_UNDERLINE}
-    - set("<>[]")
+    {c for piece in _FIXTURE_TOKENIZER.convert_ids_to_tokens(list(range(1500))) for c in piece}
+    - set("<>[]" + SPIECE_UNDERLINE)
 )
+
+
+def _covered_or_folded(c: str) -> str:
+    """`c` if the fixture model has a piece for it alone, else one of the model's own characters: most of
+    Unicode is unknown to it, and texts holding it (three in four) left the test's assume() to drop them,
+    which failed Hypothesis' filter_too_much health check in CI."""
+    if _FIXTURE_TOKENIZER.unk_token_id not in _FIXTURE_TOKENIZER.encode(c, add_special_tokens=False):
+        return c
+    return _COVERED[ord(c) % len(_COVERED)]
+
+
+# text the fixture model mostly covers: its own characters plus accents, case, odd whitespace and quotes
 _MOSTLY_COVERED = st.text(
     st.one_of(
         st.sampled_from(_COVERED),
         st.sampled_from(list("ÉÀÇÑÖéèçñöÅØ \t\n\u00a0`'ΣΟ")),
-        st.characters(blacklist_categories=("Cs",)),
+        st.characters(blacklist_categories=("Cs",)).map(_covered_or_folded),
     ),
     max_size=40,
 )
