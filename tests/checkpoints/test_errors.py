@@ -3,6 +3,7 @@ wrong dtypes and shapes, and `.bin` without PyTorch (no pickle is ever read othe
 
 import json
 import os
+import re
 import struct
 import sys
 
@@ -128,6 +129,47 @@ def test_missing_config_and_missing_weights(folders, tmp_path):
         tf_albert.AlbertModel.from_pretrained(str(tmp_path / "nope" / "deeper"))
     with pytest.raises(TypeError, match="name_or_path must be"):
         tf_albert.AlbertModel.from_pretrained(3)
+
+
+
+# A damaged config file is reported as damaged (its path and the parser's message), by every reader of one:
+# not as a missing file, a TypeError about dicts or a bare JSONDecodeError that does not say which file.
+_CORRUPT_JSON = [
+    (b"", r"is not valid JSON \(Expecting value: line 1 column 1 \(char 0\)\)"),
+    (b'{"vocab_size": 30', r"is not valid JSON \(Expecting ',' delimiter: line 1 column 18 \(char 17\)\)"),
+    (b"\xff\xfe{}", r"is not valid JSON \('utf-8' codec can't decode byte 0xff in position 0"),
+    (b"[1, 2]", r"must hold a JSON object, got a list"),
+    (b'"albert"', r"must hold a JSON object, got a str"),
+]
+
+
+@pytest.mark.parametrize("content, message", _CORRUPT_JSON)
+@pytest.mark.parametrize("fmt, name", [("safetensors", "config.json"), ("tf1", "albert_config.json")])
+def test_corrupt_config_file_is_reported_as_corrupt(folders, tmp_path, fmt, name, content, message):
+    folder = _copy(folders[fmt], tmp_path)
+    path = folder / name
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + " " + message):
+        tf_albert.AlbertModel.from_pretrained(folder)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + " " + message):
+        tf_albert.AlbertConfig.from_pretrained(folder)
+
+
+@pytest.mark.parametrize("content, message", _CORRUPT_JSON)
+def test_pipeline_without_task_reports_a_corrupt_config(folders, tmp_path, content, message):
+    folder = _copy(folders["safetensors"], tmp_path)
+    (folder / "config.json").write_bytes(content)
+    with pytest.raises(ValueError, match=re.escape(str(folder / "config.json")) + " " + message):
+        tf_albert.pipeline(model=str(folder))
+
+
+def test_corrupt_weights_index_is_reported_as_corrupt(folders, tmp_path):
+    folder = _copy(folders["safetensors"], tmp_path)
+    index = folder / "model.safetensors.index.json"
+    os.remove(folder / "model.safetensors")
+    index.write_text('[{"weight_map": {}}]')
+    with pytest.raises(ValueError, match=re.escape(str(index)) + " must hold a JSON object, got a list"):
+        tf_albert.AlbertModel.from_pretrained(folder)
 
 
 def test_sharded_safetensors_and_a_missing_shard(folders, tmp_path):

@@ -30,14 +30,13 @@ Google's `"hidden_act": "gelu"` is the tanh approximation (its `modeling.gelu`),
 from __future__ import annotations
 
 import glob
-import json
 import os
 import re
 
 import numpy as np
 
 from tf_albert.checkpoints.tensors import Entry, TensorSource
-from tf_albert.model.config import AlbertConfig
+from tf_albert.model.config import AlbertConfig, read_json_object
 
 GOOGLE_CONFIG_NAME = "albert_config.json"
 GOOGLE_VOCAB_NAME = "30k-clean.model"
@@ -186,15 +185,7 @@ def open_tf1(prefix: str, config=None) -> TensorSource:
 
 def read_config(path: str, **overrides):
     """`albert_config.json` → AlbertConfig, with Google's `gelu` (tanh form) as HF's `gelu_new`."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"config file not found: {path}") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON: {e}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} must hold a JSON object, got {type(data).__name__}")
+    data = read_json_object(path)
     for key, neutral in _GOOGLE_ONLY.items():
         value = data.pop(key, neutral)
         if value != neutral and value is not None:

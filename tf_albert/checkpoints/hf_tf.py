@@ -19,13 +19,13 @@ in the file attr `layer_names`. TF-format safetensors (`{"format": "tf"}`) use t
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
 import numpy as np
 
 from tf_albert.checkpoints.tensors import Entry, TensorSource
+from tf_albert.model.config import read_json_object
 
 TF_WEIGHTS_NAME = "tf_model.h5"
 TF_WEIGHTS_INDEX_NAME = "tf_model.h5.index.json"
@@ -173,14 +173,7 @@ def open_tf_h5(path: str) -> TensorSource:
 
 def shard_files_listed(index_path: str) -> list[str]:
     """The shard file names an HF `*.index.json` lists (validated: plain names inside its folder)."""
-    try:
-        with open(index_path, encoding="utf-8") as f:
-            index = json.load(f)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"index file not found: {index_path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{index_path} is not valid JSON: {e}") from None
-    weight_map = index.get("weight_map") if isinstance(index, dict) else None
+    weight_map = read_json_object(index_path, "index file").get("weight_map")
     if not isinstance(weight_map, dict) or not weight_map:
         raise ValueError(f"{index_path} has no `weight_map` object")
     files = []

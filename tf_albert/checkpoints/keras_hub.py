@@ -58,7 +58,7 @@ import h5py
 import numpy as np
 
 from tf_albert.checkpoints.tensors import Entry, TensorSource
-from tf_albert.model.config import AlbertConfig
+from tf_albert.model.config import AlbertConfig, read_json_object
 from tf_albert.utils.fileio import write_file_atomically
 
 CONFIG_NAME = "config.json"
@@ -94,24 +94,13 @@ _TOP = {  # layer name -> (HF module, weight names of vars/0, vars/1, transpose 
 _GROUP_RE = re.compile(r"^group_(\d+)_inner_layer_(\d+)$")
 
 
-def _read_json(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON: {e}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} must hold a JSON object, got {type(data).__name__}")
-    return data
-
-
 def is_preset(folder: str) -> bool:
     """True when `folder` holds a KerasHub ALBERT preset (a config.json naming keras_hub>AlbertBackbone)."""
     path = os.path.join(folder, CONFIG_NAME)
     if not os.path.isfile(path):
         return False
     try:
-        return _read_json(path).get("registered_name") == BACKBONE
+        return read_json_object(path).get("registered_name") == BACKBONE
     except (OSError, ValueError):
         return False
 
@@ -120,7 +109,7 @@ def read_config(folder: str, **overrides) -> AlbertConfig:
     """The preset's AlbertConfig: the backbone's `config.json`, and num_labels / architectures / dropout of
     the classifier from `task.json` when there is one."""
     path = os.path.join(folder, CONFIG_NAME)
-    data = _read_json(path)
+    data = read_json_object(path)
     if data.get("registered_name") != BACKBONE:
         raise ValueError(
             f"{path} is not a KerasHub ALBERT preset config (registered_name "
@@ -148,7 +137,7 @@ def read_config(folder: str, **overrides) -> AlbertConfig:
         raise ValueError(f"{path}: the AlbertBackbone config has no {e.args[0]!r}") from None
     task_file = os.path.join(folder, TASK_CONFIG_NAME)
     if os.path.isfile(task_file):
-        task = _read_json(task_file)
+        task = read_json_object(task_file)
         name = task.get("class_name")
         if name in TASKS:
             fields["architectures"] = [TASKS[name]]

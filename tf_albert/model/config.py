@@ -102,6 +102,43 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+def read_json_object(path: str | os.PathLike, what: str = "config file") -> dict[str, Any]:
+    """The JSON object stored in `path` (a `config.json`, `albert_config.json`, a KerasHub `task.json`, a weights
+    index): the one reader of such files, so that a damaged one is reported as damaged, with its path.
+
+    Args:
+        path: the file to read.
+        what: what the file is, for the error when it is missing ("config file", "index file").
+
+    Returns:
+        The object, as a dict.
+
+    Raises:
+        FileNotFoundError: `path` does not exist.
+        ValueError: the file is not UTF-8 JSON (the parser's message included) or holds something other than an
+            object.
+
+    Example:
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "config.json")
+    >>> _ = open(path, "w").write("[1, 2]")
+    >>> read_json_object(path)
+    Traceback (most recent call last):
+    ...
+    ValueError: .../config.json must hold a JSON object, got a list
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} not found: {os.fspath(path)}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{os.fspath(path)} is not valid JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{os.fspath(path)} must hold a JSON object, got a {type(data).__name__}")
+    return data
+
+
 class AlbertConfig:
     """Configuration of an ALBERT model, with HF transformers' field names and defaults.
 
@@ -290,14 +327,7 @@ class AlbertConfig:
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike, **overrides: Any) -> "AlbertConfig":
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"config file not found: {path}") from None
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path} is not valid JSON: {e}") from None
-        return cls.from_dict(data, **overrides)
+        return cls.from_dict(read_json_object(path), **overrides)
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike, **overrides: Any) -> "AlbertConfig":

@@ -8,10 +8,10 @@ feature extraction.
 
 from __future__ import annotations
 
-import json
 import os
 
 from tf_albert import tasks
+from tf_albert.model.config import read_json_object
 from tf_albert.pipelines.base import DTYPE_POLICIES, Pipeline, resolve_device, resolve_dtype, resolve_model_path
 from tf_albert.pipelines.feature_extraction import FeatureExtractionPipeline
 from tf_albert.pipelines.fill_mask import FillMaskPipeline
@@ -32,8 +32,7 @@ def task_from_model(model) -> str:
         config_file = os.path.join(resolve_model_path(model), "config.json")
         architectures = []
         if os.path.isfile(config_file):
-            with open(config_file, encoding="utf-8") as f:
-                architectures = json.load(f).get("architectures") or []
+            architectures = read_json_object(config_file).get("architectures") or []
     else:
         architectures = [type(model).__name__]
     task = tasks.pipeline_of_architectures(architectures)
