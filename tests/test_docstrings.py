@@ -8,23 +8,17 @@ import doctest
 import importlib
 import os
 import pkgutil
-import warnings
 
 import pytest
 
 import tf_albert
 from tests.helpers import REPO
 
-# The old module paths (tf_albert 0.1) are aliases of the new modules: their examples run there.
-_ALIASES = {"tf_albert.config", "tf_albert.layers", "tf_albert.base_model", "tf_albert.modeling", "tf_albert.losses",
-            "tf_albert.validation", "tf_albert.distribution", "tf_albert.fileio", "tf_albert.tokenization_rules",
-            "tf_albert.tokenization_offsets", "tf_albert.tokenization_files", "tf_albert.tokenization_layer"}
-
 
 def _modules_with_examples() -> list[str]:
     names = []
     for info in pkgutil.walk_packages(tf_albert.__path__, "tf_albert."):
-        if info.name in _ALIASES or info.name.endswith("__main__"):
+        if info.name.endswith("__main__"):
             continue
         spec = importlib.util.find_spec(info.name)
         with open(spec.origin, encoding="utf-8") as f:
@@ -44,9 +38,7 @@ def test_examples_are_found():
 def test_docstring_examples_run(name, monkeypatch, tmp_path):
     monkeypatch.chdir(REPO)  # examples name fixtures by their path from the repository root
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        module = importlib.import_module(name)
+    module = importlib.import_module(name)
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     tests = [t for t in finder.find(module, name) if t.examples]

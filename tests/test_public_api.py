@@ -1,4 +1,4 @@
-"""Users' import lines keep working across the 0.2 layout, and the package's imports point one way."""
+"""Users' import lines: public names at the package root and in their modules; imports point one way."""
 
 import os
 import subprocess
@@ -9,10 +9,12 @@ import pytest
 import tf_albert
 from tests.helpers import REPO
 
-OLD_PATHS = {
+# The 0.1 module paths, aliases in 0.2, removed in 0.3 (docs/changelog.md says where each name went).
+REMOVED_PATHS = {
     "tf_albert.config": "tf_albert.model.config",
     "tf_albert.base_model": "tf_albert.model.base",
     "tf_albert.modeling": "tf_albert.model.modeling",
+    "tf_albert.layers": "tf_albert.model.layers",
     "tf_albert.losses": "tf_albert.model.losses",
     "tf_albert.validation": "tf_albert.model.validation",
     "tf_albert.distribution": "tf_albert.model.distribution",
@@ -37,19 +39,21 @@ def test_every_public_name_resolves():
     assert tf_albert.AlbertTokenizer.__name__ == "AlbertTokenizer"
 
 
-def test_old_module_paths_are_aliases_that_warn_once():
-    lines = [f"import {old}, {new}; assert {old} is {new}, '{old}'" for old, new in OLD_PATHS.items()]
-    lines += ["from tf_albert.modeling import AlbertModel, MODEL_CLASSES",
-              "from tf_albert.layers import AlbertEncoder, AlbertMainLayer, TransformerBlock",
-              "import tf_albert.model.encoder as E; assert AlbertEncoder is E.AlbertEncoder",
-              "from tf_albert.tokenization_layer import AlbertTokenizerLayer",
-              "from tf_albert.config import AlbertConfig",
-              "import tf_albert.modeling"]  # a second import of the same path: no second warning
+def test_package_root_holds_only_real_modules():
+    """The 0.1 aliases are gone: each old path fails to import, its new home imports, and the names users
+    imported from the old paths are still at the package root."""
+    root = os.path.join(REPO, "tf_albert")
+    modules = sorted(n[:-3] for n in os.listdir(root) if n.endswith(".py"))
+    assert modules == ["__init__", "__main__", "cli", "demo", "tasks", "version"], modules
+    lines = ["import importlib"]
+    for old, new in REMOVED_PATHS.items():
+        lines += [f"importlib.import_module({new!r})",
+                  f"try:\n    importlib.import_module({old!r})\nexcept ModuleNotFoundError:\n"
+                  f"    pass\nelse:\n    raise AssertionError({old!r} + ' still imports')"]
+    lines += ["from tf_albert import AlbertModel, MODEL_CLASSES, AlbertEncoder, AlbertMainLayer",
+              "from tf_albert import TransformerBlock, AlbertTokenizerLayer, AlbertConfig, AlbertPreTrainedModel"]
     result = _python("\n".join(lines))
     assert result.returncode == 0, result.stderr[-3000:]
-    warned = [line for line in result.stderr.splitlines() if "FutureWarning" in line]
-    assert len(warned) == len(OLD_PATHS) + 1, warned  # + tf_albert.layers, split in two
-    assert any("tf_albert.modeling moved to tf_albert.model.modeling" in line for line in warned)
 
 
 def test_subpackages_are_reachable_after_import_tf_albert():

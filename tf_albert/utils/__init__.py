@@ -4,5 +4,5 @@
 * `keras_hooks`: every private Keras / TensorFlow API the package uses, each with why and what breaks it;
 * `qa_windows`: question-answering sliding windows over token ids (training and the pipeline share them);
 * `backends`: the Keras backend that runs, and `BackendError` for a TensorFlow-only feature on another;
-* `moved`: the old module paths of tf_albert 0.1 (`tf_albert.modeling`, ...) kept as aliases that warn once.
+* `shapes`: the shape policy (the lengths batches are padded to).
 """

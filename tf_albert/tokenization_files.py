@@ -1,6 +1,0 @@
-"""Moved to :mod:`tf_albert.tokenization.files`; this old path is an alias of it that warns once."""
-
-from tf_albert.tokenization import files as _new
-from tf_albert.utils.moved import alias_old_module
-
-alias_old_module(__name__, _new)

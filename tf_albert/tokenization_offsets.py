@@ -1,6 +1,0 @@
-"""Moved to :mod:`tf_albert.tokenization.offsets`; this old path is an alias of it that warns once."""
-
-from tf_albert.tokenization import offsets as _new
-from tf_albert.utils.moved import alias_old_module
-
-alias_old_module(__name__, _new)
