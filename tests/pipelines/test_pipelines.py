@@ -547,3 +547,34 @@ def test_model_resolution(folders, tmp_path, monkeypatch):
     os.symlink(folders["mlm"], tmp_path / "tiny-shipped")
     assert pipeline("fill-mask", model="tiny-shipped", top_k=1)(TEXTS[1])[0]["token"] == \
         pipeline("fill-mask", model=folders["mlm"], top_k=1)(TEXTS[1])[0]["token"]
+
+
+# === parameter checks every pipeline shares (pipelines/base.py) ==================================================
+@pytest.mark.parametrize("task, folder, params, error, message", [
+    ("fill-mask", "mlm", {"truncation": "yes"}, TypeError, "truncation must be True or False, got 'yes'"),
+    ("feature-extraction", "mlm", {"return_tensors": 1}, TypeError, "return_tensors must be True or False, got 1"),
+    ("question-answering", "qa", {"align_to_words": None}, TypeError,
+     "align_to_words must be True or False, got None"),
+    ("text-classification", "cls", {"truncation": 0}, TypeError, "truncation must be True or False, got 0"),
+    ("fill-mask", "mlm", {"top_k": True}, ValueError, "top_k must be a positive int, got True"),
+    ("question-answering", "qa", {"max_answer_len": 0}, ValueError, "max_answer_len must be a positive int, got 0"),
+    ("question-answering", "qa", {"doc_stride": -1}, ValueError, "doc_stride must be a non-negative int, got -1"),
+    ("token-classification", "tok", {"stride": 2.0, "aggregation_strategy": "first"}, ValueError,
+     "stride must be None or a non-negative int, got 2.0"),
+    ("text-classification", "cls", {"top_k": 0}, ValueError, "top_k must be a positive int or None"),
+    ("fill-mask", "mlm", {"batch_size": 0}, ValueError, "batch_size must be a positive int, got 0"),
+    ("fill-mask", "mlm", {"pad_to_multiple_of": True}, ValueError, "pad_to_multiple_of must be a positive int"),
+    ("fill-mask", "mlm", {"pad_to_length": 2.5}, ValueError, "pad_to_length must be None or a positive int"),
+])
+def test_bad_parameters_are_refused_by_name(folders, task, folder, params, error, message):
+    with pytest.raises(error, match=message):
+        pipeline(task, model=folders[folder], **params)
+
+
+def test_numpy_ints_are_ints_and_one_text_or_a_list_is_the_default_call(folders):
+    fill = pipeline("fill-mask", model=folders["mlm"], top_k=np.int64(2), batch_size=np.int32(4))
+    assert len(fill(TEXTS[1])) == 2
+    tagger = pipeline("token-classification", model=folders["tok"], stride=np.int64(3), aggregation_strategy="first")
+    for pipe in (fill, tagger, pipeline("feature-extraction", model=folders["mlm"])):
+        with pytest.raises(TypeError, match=f"call the {pipe.task} pipeline with one text or a list of texts"):
+            pipe(TEXTS[1], TEXTS[2])

@@ -201,17 +201,15 @@ class Pipeline:
     defaults: dict = {}
     # Keyword arguments of __call__ that are inputs, not parameters (question-answering's question=, context=).
     input_kwargs: tuple = ()
+    # The model outputs `_postprocess` reads: what the default `_outputs` returns.
+    output_names: tuple = ()
 
     def __init__(self, model, tokenizer=None, *, device=None, dtype=None, batch_size: int = 32,
                  pad_to_multiple_of: int = 8, pad_to_length: int | None = None, jit_compile: bool | None = None,
                  **params):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        if isinstance(pad_to_multiple_of, bool) or not isinstance(pad_to_multiple_of, (int, np.integer)) \
-                or pad_to_multiple_of < 1:
-            raise ValueError(f"pad_to_multiple_of must be a positive int, got {pad_to_multiple_of!r}")
-        if pad_to_length is not None and (isinstance(pad_to_length, bool) or not isinstance(
-                pad_to_length, (int, np.integer)) or pad_to_length < 1):
+        check_positive_int("batch_size", batch_size)
+        check_positive_int("pad_to_multiple_of", pad_to_multiple_of)
+        if pad_to_length is not None and not is_int(pad_to_length, 1):
             raise ValueError(f"pad_to_length must be None or a positive int, got {pad_to_length!r}")
         if jit_compile not in (None, True, False):
             raise ValueError(f"jit_compile must be None (auto: XLA on a GPU), True or False, got {jit_compile!r}")
@@ -291,21 +289,28 @@ class Pipeline:
 
     # --- task hooks ----------------------------------------------------------------------------------------
     def _sanitize(self, base: dict, params: dict) -> dict:
-        """`base` updated with `params`, each checked; unknown names are a TypeError."""
+        """`base` updated with `params`, each checked; unknown names are a TypeError, and so is anything but
+        True or False for a parameter whose default is a bool."""
         unknown = sorted(set(params) - set(self.defaults))
         if unknown:
             raise TypeError(f"the {self.task} pipeline got unknown parameter(s) {unknown}; it takes "
                             f"{sorted(self.defaults)}")
         merged = {**base, **params}
         self._check_params(merged)
+        for name, default in self.defaults.items():
+            if isinstance(default, bool) and not isinstance(merged[name], bool):
+                raise TypeError(f"{name} must be True or False, got {merged[name]!r}")
         return merged
 
     def _check_params(self, params: dict) -> None:
         pass
 
     def _normalize(self, args, kwargs) -> tuple[list, bool]:
-        """(the list of items, whether the caller passed one item rather than a list)."""
-        raise NotImplementedError
+        """(the list of items, whether the caller passed one item rather than a list); by default the call
+        takes one text or a list of texts."""
+        if len(args) != 1 or kwargs:
+            raise TypeError(f"call the {self.task} pipeline with one text or a list of texts")
+        return as_items(args[0], f"{self.task} input")
 
     def _prepare(self, items: list, params: dict) -> list:
         """Per item: a list of Features, or the exception (ValueError/TypeError) that makes the item invalid."""
@@ -331,7 +336,14 @@ class Pipeline:
         return out, texts, encoded
 
     def _outputs(self, model, inputs: dict) -> dict:
-        raise NotImplementedError
+        """The outputs named in `output_names`; runs inside the compiled function."""
+        out = self._call_model(model, inputs)
+        return {k: out[k] for k in self.output_names}
+
+    def _call_model(self, model, inputs: dict) -> dict:
+        """The model's output dict for a batch: ids, mask, segment ids and the `extra_inputs`."""
+        return model(inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                     token_type_ids=inputs["token_type_ids"], **{n: inputs[n] for n in self.extra_inputs})
 
     def _postprocess(self, item, features: list, outputs: list, params: dict):
         raise NotImplementedError
@@ -474,6 +486,17 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(x, np.float64)))
+
+
+def is_int(value, minimum: int) -> bool:
+    """Whether `value` is an int (numpy integers too, bools not) of at least `minimum`."""
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum
+
+
+def check_positive_int(name: str, value) -> None:
+    """Raises ValueError unless `value` is an int >= 1 (see `is_int`)."""
+    if not is_int(value, 1):
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 def too_long(n: int, limit: int) -> ValueError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tf_albert.model.modeling import AlbertModel, AlbertPreTrainedModel
-from tf_albert.pipelines.base import Feature, Pipeline, as_items, too_long
+from tf_albert.pipelines.base import Feature, Pipeline, too_long
 
 POOLINGS = (None, "cls", "mean", "pooler")
 
@@ -22,17 +22,12 @@ class FeatureExtractionPipeline(Pipeline):
 
     Any ALBERT model works (its backbone is used); from a folder the bare `AlbertModel` is loaded.
 
-    Example:
-    >>> from tf_albert import AlbertConfig, AlbertModel
-    >>> from tf_albert.pipelines import pipeline
-    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
-    >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
-    >>> model = AlbertModel(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
-    ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2))
-    >>> extractor = pipeline("feature-extraction", model=model, tokenizer=tok)
+    Example (the embedded `tf-albert-small`, H 384, the default model):
     >>> import numpy as np
+    >>> from tf_albert.pipelines import pipeline
+    >>> extractor = pipeline("feature-extraction")
     >>> np.shape(extractor("the module")), np.shape(extractor("the module", pooling="mean"))
-    ((1, 4, 16), (16,))
+    ((1, 4, 384), (384,))
 
     With a released model (illustration):
 
@@ -61,14 +56,6 @@ class FeatureExtractionPipeline(Pipeline):
             if missing:
                 raise ValueError(f"pooling='pooler' needs trained pooler weights, but the checkpoint lacks "
                                  f"{missing} (they were initialised at random); use 'cls' or 'mean'")
-        for name in ("truncation", "return_tensors"):
-            if not isinstance(params[name], bool):
-                raise TypeError(f"{name} must be True or False, got {params[name]!r}")
-
-    def _normalize(self, args, kwargs):
-        if len(args) != 1 or kwargs:
-            raise TypeError("call the feature-extraction pipeline with one text or a list of texts")
-        return as_items(args[0], "feature-extraction input")
 
     def _prepare(self, items, params):
         out, texts, encoded = self._encode_texts(items, params)

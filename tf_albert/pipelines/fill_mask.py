@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tf_albert.model.modeling import AlbertForMaskedLM, AlbertForPreTraining
-from tf_albert.pipelines.base import Feature, Pipeline, as_items, logger, softmax, too_long
+from tf_albert.pipelines.base import Feature, Pipeline, check_positive_int, logger, softmax, too_long
 
 
 class FillMaskPipeline(Pipeline):
@@ -21,14 +21,9 @@ class FillMaskPipeline(Pipeline):
     vocabulary pieces such as "▁paris", or words, whose first piece is used), `truncation` (False: a text longer than
     the model's maximum length is an error).
 
-    Example:
-    >>> from tf_albert import AlbertConfig, AlbertForMaskedLM
+    Example (the embedded `tf-albert-small`, the default model):
     >>> from tf_albert.pipelines import pipeline
-    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
-    >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
-    >>> model = AlbertForMaskedLM(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
-    ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2))
-    >>> unmasker = pipeline("fill-mask", model=model, tokenizer=tok)
+    >>> unmasker = pipeline("fill-mask")
     >>> [sorted(p) for p in unmasker("Hello [MASK]!", top_k=2)]
     [['score', 'sequence', 'token', 'token_str'], ['score', 'sequence', 'token', 'token_str']]
     >>> len(unmasker("[MASK] and [MASK]", top_k=2))  # two masks: a list per mask
@@ -48,16 +43,12 @@ class FillMaskPipeline(Pipeline):
     defaults = {"top_k": 5, "targets": None, "truncation": False}
 
     def _check_params(self, params):
-        top_k = params["top_k"]
-        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
-            raise ValueError(f"top_k must be a positive int, got {top_k!r}")
+        check_positive_int("top_k", params["top_k"])
         targets = params["targets"]
         if targets is not None:
             listed = [targets] if isinstance(targets, str) else targets
             if not isinstance(listed, (list, tuple)) or not listed or not all(isinstance(t, str) for t in listed):
                 raise ValueError(f"targets must be a str or a non-empty list of str, got {targets!r}")
-        if not isinstance(params["truncation"], bool):
-            raise TypeError(f"truncation must be True or False, got {params['truncation']!r}")
 
     def target_ids(self, targets) -> np.ndarray | None:
         """Vocabulary ids of `targets` (HF's rule: a vocabulary piece as is, else the first piece of the word)."""
@@ -88,11 +79,6 @@ class FillMaskPipeline(Pipeline):
             raise ValueError(f"none of the targets {targets!r} gives a token")
         return np.array(ids)
 
-    def _normalize(self, args, kwargs):
-        if len(args) != 1 or kwargs:
-            raise TypeError("call the fill-mask pipeline with one text or a list of texts")
-        return as_items(args[0], "fill-mask input")
-
     def _prepare(self, items, params):
         out, texts, encoded = self._encode_texts(items, params)
         if texts:
@@ -108,9 +94,8 @@ class FillMaskPipeline(Pipeline):
         return out
 
     def _outputs(self, model, inputs):
-        out = model(inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                    token_type_ids=inputs["token_type_ids"], masked_lm_positions=inputs["masked_lm_positions"])
-        return {"logits": out["logits"] if "logits" in out else out["prediction_logits"]}
+        # AlbertForMaskedLM's `logits`, AlbertForPreTraining's `prediction_logits`
+        return {"logits": self._call_model(model, inputs)[model.main_output]}
 
     def _postprocess(self, text, features, outputs, params):
         feature = features[0]

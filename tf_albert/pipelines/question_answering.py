@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from tf_albert.model.modeling import AlbertForQuestionAnswering
-from tf_albert.pipelines.base import Feature, Pipeline
+from tf_albert.pipelines.base import Feature, Pipeline, check_positive_int, is_int
 from tf_albert.utils.qa_windows import context_room, qa_windows
 
 _MASKED = -10000.0
@@ -40,14 +40,9 @@ class QuestionAnsweringPipeline(Pipeline):
     `doc_stride` (overlap of the windows; min(max_seq_len // 2, 128)), `max_question_len` (64, kept for HF
     compatibility; HF's fast path ignores it too), `handle_impossible_answer` (False), `align_to_words` (True).
 
-    Example:
-    >>> from tf_albert import AlbertConfig, AlbertForQuestionAnswering
+    Example (the embedded `tf-albert-tiny` with a new, untrained QA head: fine-tune it for real answers):
     >>> from tf_albert.pipelines import pipeline
-    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
-    >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
-    >>> model = AlbertForQuestionAnswering(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
-    ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2))
-    >>> qa = pipeline("question-answering", model=model, tokenizer=tok)
+    >>> qa = pipeline("question-answering", model="tf-albert-tiny")
     >>> context = "The file is in the python module."
     >>> answer = qa(question="Where is the file?", context=context)
     >>> sorted(answer), answer["answer"] == context[answer["start"]:answer["end"]]
@@ -63,26 +58,21 @@ class QuestionAnsweringPipeline(Pipeline):
     task = "question-answering"
     model_classes = (AlbertForQuestionAnswering,)
     input_kwargs = ("question", "context")
+    output_names = ("start_logits", "end_logits")
     defaults = {"top_k": 1, "max_answer_len": 15, "max_seq_len": None, "doc_stride": None, "max_question_len": 64,
                 "handle_impossible_answer": False, "align_to_words": True}
 
     def _check_params(self, params):
         for name in ("top_k", "max_answer_len", "max_question_len"):
-            value = params[name]
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_positive_int(name, params[name])
         seq = params["max_seq_len"]
-        if seq is not None and (isinstance(seq, bool) or not isinstance(seq, (int, np.integer)) or seq < 4):
+        if seq is not None and not is_int(seq, 4):
             raise ValueError(f"max_seq_len must be an int >= 4, got {seq!r}")
         if seq is not None and seq > self.max_length:
             raise ValueError(f"max_seq_len {seq} exceeds what the model takes ({self.max_length})")
         stride = params["doc_stride"]
-        if stride is not None and (isinstance(stride, bool) or not isinstance(stride, (int, np.integer))
-                                   or stride < 0):
+        if stride is not None and not is_int(stride, 0):
             raise ValueError(f"doc_stride must be a non-negative int, got {stride!r}")
-        for name in ("handle_impossible_answer", "align_to_words"):
-            if not isinstance(params[name], bool):
-                raise TypeError(f"{name} must be True or False, got {params[name]!r}")
 
     def _lengths(self, params) -> tuple[int, int]:
         max_seq_len = params["max_seq_len"] or min(self.max_length, 384)
@@ -165,11 +155,6 @@ class QuestionAnsweringPipeline(Pipeline):
                                 meta={"context_start": w.context_start, "offsets": w.offsets})
                         for w in windows])
         return out
-
-    def _outputs(self, model, inputs):
-        out = model(inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                    token_type_ids=inputs["token_type_ids"])
-        return {"start_logits": out["start_logits"], "end_logits": out["end_logits"]}
 
     # --- answers -------------------------------------------------------------------------------------------
     def _postprocess(self, item, features, outputs, params):

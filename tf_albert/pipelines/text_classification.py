@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from tf_albert.model.modeling import AlbertForSequenceClassification
-from tf_albert.pipelines.base import Feature, Pipeline, sigmoid, softmax, too_long
+from tf_albert.pipelines.base import Feature, Pipeline, is_int, sigmoid, softmax, too_long
 
 FUNCTIONS = ("softmax", "sigmoid", "none")
 
@@ -32,18 +32,13 @@ class TextClassificationPipeline(Pipeline):
     sigmoid for multi-label models and models with one label, softmax otherwise. `truncation` (False): a longer
     input than the model takes is an error unless True (then the longest of the pair is cut first).
 
-    Example:
-    >>> from tf_albert import AlbertConfig, AlbertForSequenceClassification
+    Example (the embedded `tf-albert-tiny` with a new, untrained 2-label head: fine-tune it first):
     >>> from tf_albert.pipelines import pipeline
-    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
-    >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
-    >>> model = AlbertForSequenceClassification(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
-    ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2, id2label={0: "neg", 1: "pos"}))
-    >>> classify = pipeline("text-classification", model=model, tokenizer=tok)
+    >>> classify = pipeline("text-classification", model="tf-albert-tiny")
     >>> [sorted(r) for r in classify("A fine module.")]
     [['label', 'score']]
     >>> sorted(r["label"] for r in classify({"text": "It rains.", "text_pair": "It pours."}, top_k=None))
-    ['neg', 'pos']
+    ['LABEL_0', 'LABEL_1']
 
     With a released model (illustration):
 
@@ -56,19 +51,17 @@ class TextClassificationPipeline(Pipeline):
 
     task = "text-classification"
     model_classes = (AlbertForSequenceClassification,)
+    output_names = ("logits",)
     defaults = {"top_k": UNSET, "function_to_apply": None, "truncation": False}
 
     def _check_params(self, params):
         top_k = params["top_k"]
-        if top_k is not UNSET and top_k is not None and (
-                isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1):
+        if top_k is not UNSET and top_k is not None and not is_int(top_k, 1):
             raise ValueError(f"top_k must be a positive int or None (all labels), got {top_k!r}")
         fn = params["function_to_apply"]
         if fn is not None and (not isinstance(fn, str) or fn.lower() not in FUNCTIONS):
             raise ValueError(f"function_to_apply must be one of {FUNCTIONS} (or None for the model's default), "
                              f"got {fn!r}")
-        if not isinstance(params["truncation"], bool):
-            raise TypeError(f"truncation must be True or False, got {params['truncation']!r}")
 
     def default_function(self) -> str:
         """HF's choice when `function_to_apply` is not given."""
@@ -135,11 +128,6 @@ class TextClassificationPipeline(Pipeline):
             for i, ids, types in zip(indices, encoded["input_ids"], encoded["token_type_ids"]):
                 out[i] = too_long(len(ids), self.max_length) if len(ids) > self.max_length else [Feature(ids, types)]
         return out
-
-    def _outputs(self, model, inputs):
-        out = model(inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                    token_type_ids=inputs["token_type_ids"])
-        return {"logits": out["logits"]}
 
     def _postprocess(self, item, features, outputs, params):
         logits = np.asarray(outputs[0]["logits"], np.float64)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from tf_albert.model.modeling import AlbertForTokenClassification
-from tf_albert.pipelines.base import Feature, Pipeline, as_items, softmax
+from tf_albert.pipelines.base import Feature, Pipeline, is_int, softmax
 
 STRATEGIES = ("none", "simple", "first", "max", "average")
 
@@ -36,14 +36,9 @@ class TokenClassificationPipeline(Pipeline):
     model takes is cut; an int: it is read in overlapping windows sharing `stride` tokens, and entities found
     twice are merged, keeping the longer or, if as long, the higher-scoring one — needs an aggregation strategy).
 
-    Example:
-    >>> from tf_albert import AlbertConfig, AlbertForTokenClassification
+    Example (the embedded `tf-albert-tiny` with a new, untrained 2-label head: fine-tune it first):
     >>> from tf_albert.pipelines import pipeline
-    >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
-    >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
-    >>> model = AlbertForTokenClassification(AlbertConfig(vocab_size=len(tok), embedding_size=8, hidden_size=16,
-    ...     num_attention_heads=2, intermediate_size=32, num_hidden_layers=2, id2label={0: "O", 1: "B-PER", 2: "I-PER"}))
-    >>> ner = pipeline("ner", model=model, tokenizer=tok, ignore_labels=[])
+    >>> ner = pipeline("ner", model="tf-albert-tiny", ignore_labels=[])
     >>> [(e["word"], e["start"], e["end"]) for e in ner("the module")]
     [('▁the', 0, 3), ('▁module', 4, 10)]
     >>> sorted(ner("the module", aggregation_strategy="first")[0])
@@ -58,6 +53,7 @@ class TokenClassificationPipeline(Pipeline):
 
     task = "token-classification"
     model_classes = (AlbertForTokenClassification,)
+    output_names = ("logits",)
     defaults = {"aggregation_strategy": "none", "ignore_labels": ("O",), "stride": None}
 
     def _check_params(self, params):
@@ -71,7 +67,7 @@ class TokenClassificationPipeline(Pipeline):
             raise ValueError(f"ignore_labels must be a list of label names, got {labels!r}")
         stride = params["stride"]
         if stride is not None:
-            if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 0:
+            if not is_int(stride, 0):
                 raise ValueError(f"stride must be None or a non-negative int, got {stride!r}")
             if params["aggregation_strategy"] == "none":
                 raise ValueError("stride reads a long text in windows, which needs aggregation_strategy other "
@@ -79,11 +75,6 @@ class TokenClassificationPipeline(Pipeline):
             if stride >= self.max_length - 2:
                 raise ValueError(f"stride {stride} must be smaller than the tokens per window "
                                  f"({self.max_length - 2} = max length {self.max_length} - 2 special tokens)")
-
-    def _normalize(self, args, kwargs):
-        if len(args) != 1 or kwargs:
-            raise TypeError("call the token-classification pipeline with one text or a list of texts")
-        return as_items(args[0], "token-classification input")
 
     def _prepare(self, items, params):
         out: list = []
@@ -107,11 +98,6 @@ class TokenClassificationPipeline(Pipeline):
                                         meta={"offsets": [(0, 0)] + offsets[s:s + room] + [(0, 0)]}))
             out.append(features)
         return out
-
-    def _outputs(self, model, inputs):
-        out = model(inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                    token_type_ids=inputs["token_type_ids"])
-        return {"logits": out["logits"]}
 
     def _postprocess(self, text, features, outputs, params):
         strategy = params["aggregation_strategy"]
