@@ -32,6 +32,23 @@ def _register(cls):
     return keras.saving.register_keras_serializable(package="tf_albert")(cls)
 
 
+def _class_id_checks(name, labels, n, limit):
+    """Checks that the integer tensor `labels` holds class ids in [0, n) or -100 (ignored); `limit` says what
+    n is ("num_labels is 3"). Returns the deferred checks (see `validation.check_range`)."""
+    validation.check_integer(name, labels)
+    return validation.check_range(name, labels, 0, n, limit, ignore_value=losses.IGNORE_INDEX)
+
+
+class _CrossEntropyLoss:
+    """The loss of a head with one integer `labels` input: cross-entropy over `logits`, -100 ignored."""
+
+    label_names = ("labels",)
+    main_output = "logits"
+
+    def _loss(self, labels, outputs, sample_weight=None):
+        return losses.masked_cross_entropy(labels["labels"], outputs["logits"], sample_weight=sample_weight)
+
+
 @_register
 class AlbertModel(AlbertPreTrainedModel):
     """The bare ALBERT backbone: `last_hidden_state` [B, L, H] and `pooler_output` [B, H].
@@ -83,10 +100,8 @@ class _MLMMixin:
     def _mlm_label_checks(self, labels):
         if "labels" not in labels:
             return []
-        validation.check_integer("labels", labels["labels"])
         v = self.config.vocab_size
-        return validation.check_range("labels", labels["labels"], 0, v, f"vocab_size is {v}",
-                                      ignore_value=losses.IGNORE_INDEX)
+        return _class_id_checks("labels", labels["labels"], v, f"vocab_size is {v}")
 
 
 @_register
@@ -133,11 +148,9 @@ class AlbertForPreTraining(_MLMMixin, AlbertPreTrainedModel):
     def _check_labels(self, labels, inputs=None):
         checks = self._mlm_label_checks(labels)
         if "sentence_order_label" in labels:
-            sop = labels["sentence_order_label"]
-            validation.check_integer("sentence_order_label", sop)
             n = self.config.num_labels
-            checks += validation.check_range("sentence_order_label", sop, 0, n, f"num_labels is {n}",
-                                             ignore_value=losses.IGNORE_INDEX)
+            checks += _class_id_checks("sentence_order_label", labels["sentence_order_label"], n,
+                                       f"num_labels is {n}")
         return checks
 
     def _loss(self, labels, outputs, sample_weight=None):
@@ -149,7 +162,7 @@ class AlbertForPreTraining(_MLMMixin, AlbertPreTrainedModel):
 
 
 @_register
-class AlbertForMaskedLM(_MLMMixin, AlbertPreTrainedModel):
+class AlbertForMaskedLM(_MLMMixin, _CrossEntropyLoss, AlbertPreTrainedModel):
     """Backbone (no pooler) + masked-LM head tied to the word embeddings: `logits` [B, L, V].
 
     Loss: cross-entropy over positions whose label is not -100.
@@ -165,8 +178,6 @@ class AlbertForMaskedLM(_MLMMixin, AlbertPreTrainedModel):
     (1, 4, 100)
     """
 
-    label_names = ("labels",)
-    main_output = "logits"
     add_pooling_layer = False
 
     def __init__(self, config, **kwargs):
@@ -183,9 +194,6 @@ class AlbertForMaskedLM(_MLMMixin, AlbertPreTrainedModel):
 
     def _check_labels(self, labels, inputs=None):
         return self._mlm_label_checks(labels)
-
-    def _loss(self, labels, outputs, sample_weight=None):
-        return losses.masked_cross_entropy(labels["labels"], outputs["logits"], sample_weight=sample_weight)
 
 
 class _ClassifierMixin:
@@ -245,9 +253,7 @@ class AlbertForSequenceClassification(_ClassifierMixin, AlbertPreTrainedModel):
         problem = self._problem_type(y)
         n = self.config.num_labels
         if problem == "single_label_classification":
-            validation.check_integer("labels", y)
-            return validation.check_range("labels", y, 0, n, f"num_labels is {n}",
-                                          ignore_value=losses.IGNORE_INDEX)
+            return _class_id_checks("labels", y, n, f"num_labels is {n}")
         if problem == "multi_label_classification" and y.shape[-1] is not None and y.shape[-1] != n:
             raise ValueError(f"multi-label labels must have shape [batch, {n}], got {tuple(y.shape)}")
         return []
@@ -258,7 +264,7 @@ class AlbertForSequenceClassification(_ClassifierMixin, AlbertPreTrainedModel):
 
 
 @_register
-class AlbertForMultipleChoice(_ClassifierMixin, AlbertPreTrainedModel):
+class AlbertForMultipleChoice(_ClassifierMixin, _CrossEntropyLoss, AlbertPreTrainedModel):
     """Scores each choice: inputs [B, num_choices, L] → `logits` [B, num_choices].
 
     Each choice runs through the backbone; its pooled output → dropout → linear(1). Loss: cross-entropy
@@ -275,8 +281,6 @@ class AlbertForMultipleChoice(_ClassifierMixin, AlbertPreTrainedModel):
     (1, 3)
     """
 
-    label_names = ("labels",)
-    main_output = "logits"
     input_rank = 3
     input_layout = "[batch, num_choices, seq_len]"
 
@@ -307,21 +311,17 @@ class AlbertForMultipleChoice(_ClassifierMixin, AlbertPreTrainedModel):
     def _check_labels(self, labels, inputs=None):
         if "labels" not in labels:
             return []
-        validation.check_integer("labels", labels["labels"])
         ref = None if inputs is None else (inputs.get("input_ids") if inputs.get("input_ids") is not None
                                            else inputs.get("inputs_embeds"))
         choices = None if ref is None else ref.shape[1]
         if choices is None:
+            validation.check_integer("labels", labels["labels"])
             return []
-        return validation.check_range("labels", labels["labels"], 0, choices, f"there are {choices} choices",
-                                      ignore_value=losses.IGNORE_INDEX)
-
-    def _loss(self, labels, outputs, sample_weight=None):
-        return losses.masked_cross_entropy(labels["labels"], outputs["logits"], sample_weight=sample_weight)
+        return _class_id_checks("labels", labels["labels"], choices, f"there are {choices} choices")
 
 
 @_register
-class AlbertForTokenClassification(_ClassifierMixin, AlbertPreTrainedModel):
+class AlbertForTokenClassification(_ClassifierMixin, _CrossEntropyLoss, AlbertPreTrainedModel):
     """Backbone (no pooler) + dropout + linear per token: `logits` [B, L, num_labels] (NER, tagging).
 
     Loss: cross-entropy over tokens whose label is not -100.
@@ -336,8 +336,6 @@ class AlbertForTokenClassification(_ClassifierMixin, AlbertPreTrainedModel):
     (1, 4, 5)
     """
 
-    label_names = ("labels",)
-    main_output = "logits"
     add_pooling_layer = False
 
     def __init__(self, config, **kwargs):
@@ -357,12 +355,7 @@ class AlbertForTokenClassification(_ClassifierMixin, AlbertPreTrainedModel):
         if "labels" not in labels:
             return []
         n = self.config.num_labels
-        validation.check_integer("labels", labels["labels"])
-        return validation.check_range("labels", labels["labels"], 0, n, f"num_labels is {n}",
-                                      ignore_value=losses.IGNORE_INDEX)
-
-    def _loss(self, labels, outputs, sample_weight=None):
-        return losses.masked_cross_entropy(labels["labels"], outputs["logits"], sample_weight=sample_weight)
+        return _class_id_checks("labels", labels["labels"], n, f"num_labels is {n}")
 
 
 @_register
