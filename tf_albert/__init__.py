@@ -18,7 +18,10 @@ import os
 # the user set themselves.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from tf_albert.model.config import PRESETS, AlbertConfig  # noqa: E402
+# The model core's public names (AlbertConfig, PRESETS, MODEL_CLASSES, the models): tf_albert.model.__all__, listed
+# there once; then the layers, for users who build their own models from them.
+from tf_albert.model import *  # noqa: E402,F403
+from tf_albert.model import __all__ as _MODEL_NAMES  # noqa: E402
 from tf_albert.model.encoder import AlbertEncoder, AlbertMainLayer  # noqa: E402
 from tf_albert.model.layers import (  # noqa: E402
     AlbertAttention,
@@ -28,26 +31,12 @@ from tf_albert.model.layers import (  # noqa: E402
     AlbertSOPHead,
     TransformerBlock,
 )
-from tf_albert.model.modeling import (  # noqa: E402
-    MODEL_CLASSES,
-    AlbertForMaskedLM,
-    AlbertForMultipleChoice,
-    AlbertForPreTraining,
-    AlbertForQuestionAnswering,
-    AlbertForSequenceClassification,
-    AlbertForTokenClassification,
-    AlbertModel,
-    AlbertPreTrainedModel,
-)
 from tf_albert.utils import backends as _backends  # noqa: E402
 from tf_albert.version import __version__  # noqa: E402
 
 _CORE = [
-    "PRESETS", "AlbertConfig", "AlbertAttention", "AlbertEmbeddings", "AlbertEncoder", "AlbertMainLayer",
-    "AlbertMLMHead", "AlbertPooler", "AlbertSOPHead", "TransformerBlock", "MODEL_CLASSES",
-    "AlbertPreTrainedModel", "AlbertModel", "AlbertForPreTraining", "AlbertForMaskedLM",
-    "AlbertForSequenceClassification", "AlbertForMultipleChoice", "AlbertForTokenClassification",
-    "AlbertForQuestionAnswering", "__version__",
+    *_MODEL_NAMES, "AlbertAttention", "AlbertEmbeddings", "AlbertEncoder", "AlbertMainLayer", "AlbertMLMHead",
+    "AlbertPooler", "AlbertSOPHead", "TransformerBlock", "__version__",
 ]
 # public name → "module:attribute", imported on first use
 _LAZY = {
