@@ -259,8 +259,8 @@ def pretrain(
         num_train_steps, steps_per_epoch: optimizer steps in total and per epoch (a backup per epoch).
         learning_rate, warmup_steps, weight_decay: LAMB with linear warm-up (default 10 % of the steps)
             and linear decay to 0; no weight decay on LayerNorm and biases.
-        jit_compile: XLA-compile the training step; None: only when a GPU or TPU is present (XLA on CPU
-            was 2-3x slower than TF's own kernels for this model).
+        jit_compile: XLA-compile the training step; None: only when a GPU or TPU is present (on 2 CPU
+            cores XLA ran the pretraining step 0.88-1.20x as fast as without it: docs/performance.md).
         strategy: a `tf.distribute.Strategy` (see `tf_albert.training.distribute`); None for the default.
         eval_steps: batches of held-out data to evaluate (None: all).
         save_formats: weight files of the final model folder ("safetensors", "h5").
