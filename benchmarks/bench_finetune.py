@@ -25,15 +25,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
+from benchmarks import processes
 from benchmarks.finetune_corpus import write_corpus
 from benchmarks.finetune_workers import SYSTEMS
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Interleaved: ours and theirs take turns, so drift in the machine's load hits both alike.
 DEFAULT_SYSTEMS = ("hf_torch@group=1,tf_albert@xla=1,hf_torch@group=0,tf_albert@xla=0,keras_hub@seq=128,"
                    "tf_albert@xla=1+group=0,tf_albert@xla=0+group=0,keras_hub@seq=512")
@@ -42,16 +40,7 @@ PYTHONS = {"keras_hub": "/work/venvs/kerashub/bin/python", "hf_torch": "/work/ve
 
 def parse_spec(spec: str) -> tuple[str, dict]:
     """'tf_albert@xla=1+group=0' → ('tf_albert', {'xla': '1', 'group': '0'})."""
-    system, _, rest = spec.partition("@")
-    if system not in SYSTEMS:
-        raise SystemExit(f"unknown system {system!r} in --systems; choose from {sorted(SYSTEMS)}")
-    options = {}
-    for item in filter(None, rest.split("+")):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"system options take KEY=VALUE joined by '+', got {spec!r}")
-        options[key] = value
-    return system, options
+    return processes.parse_spec(spec, sorted(SYSTEMS), "system", "--systems")
 
 
 def label(spec: str) -> str:
@@ -74,20 +63,10 @@ def run_worker(python: str, spec: str, args, seed: int) -> dict:
            "--learning-rate", str(args.learning_rate), "--seed", str(seed)]
     for key, value in options.items():
         cmd += ["--option", f"{key}={value}"]
-    env = {**os.environ, "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "TF_CPP_MIN_LOG_LEVEL": "2"}
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=args.timeout,
-                              check=False)
-    except subprocess.TimeoutExpired:
-        return {"spec": spec, "seed": seed, "error": f"timed out after {args.timeout} s"}
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        return {"spec": spec, "seed": seed, "error": f"exit {proc.returncode}: " + " | ".join(tail)}
-    record = json.loads(lines[-1])
-    record.update(spec=spec, wall_s=time.perf_counter() - t0)
+    record, error = processes.run_json_worker(cmd, args.timeout)
+    if error is not None:
+        return {"spec": spec, "seed": seed, "error": error}
+    record["spec"] = spec
     return record
 
 

@@ -25,11 +25,10 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
 
+from benchmarks import processes
 from benchmarks.workers import CONFIGS, LIBS
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_HF4_PYTHON = "/work/venv-hf4/bin/python"
 LABELS = {"tf_albert": "tf_albert", "keras_hub": "KerasHub", "hf_torch": "HF PyTorch", "hf_tf": "HF v4 TFAlbert"}
 TF_LIBS = ("tf_albert", "keras_hub", "hf_tf")
@@ -40,16 +39,7 @@ DEFAULT_LIBS = "tf_albert@xla=0,tf_albert,keras_hub,keras_hub@xla=0,hf_torch,hf_
 
 def parse_spec(spec):
     """'keras_hub@xla=0+foo=1' → ('keras_hub', {'xla': '0', 'foo': '1'})."""
-    lib, _, rest = spec.partition("@")
-    if lib not in LIBS:
-        raise SystemExit(f"unknown library {lib!r} in --libs; choose from {list(LIBS)}")
-    options = {}
-    for item in filter(None, rest.split("+")):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"library options take KEY=VALUE joined by '+', got {spec!r}")
-        options[key] = value
-    return lib, options
+    return processes.parse_spec(spec, LIBS, "library", "--libs")
 
 
 def label(spec, extra_options=()):
@@ -82,20 +72,10 @@ def run_worker(python, spec, args, timeout, extra_env=None):
     cmd = [python, "-m", "benchmarks.workers", "--lib", lib, *args]
     for key, value in options.items():
         cmd += ["--option", f"{key}={value}"]
-    env = {**os.environ, "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "TF_CPP_MIN_LOG_LEVEL": "2", **(extra_env or {})}
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return {"lib": lib, "spec": spec, "error": f"timed out after {timeout} s"}
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        return {"lib": lib, "spec": spec, "error": f"exit {proc.returncode}: " + " | ".join(tail)}
-    record = json.loads(lines[-1])
+    record, error = processes.run_json_worker(cmd, timeout, extra_env)
+    if error is not None:
+        return {"lib": lib, "spec": spec, "error": error}
     record["spec"] = spec
-    record["wall_s"] = time.perf_counter() - t0
     return record
 
 

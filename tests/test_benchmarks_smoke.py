@@ -136,3 +136,14 @@ def test_deploy_table_ratios_and_mixed_batches():
     assert "| tf_albert TFLite int8 (dynamic range) | 1000 | 1024 | 1000 | 1024 | 1000 | 1024 | 11.8 | 0.900 | 0.950 |" \
         in text
     assert "| 8x128 | 2.00× (SavedModel (no XLA)) | 3.00× (TFLite int8 (dynamic range)) |" in text
+
+
+def test_worker_process_gives_its_last_record_or_says_why_not():
+    from benchmarks import processes
+
+    record, error = processes.run_json_worker([sys.executable, "-c", "print('noise'); print('{\"x\": 1}')"], 60)
+    assert error is None and record["x"] == 1 and record["wall_s"] > 0
+    record, error = processes.run_json_worker([sys.executable, "-c", "import sys; sys.exit('boom')"], 60)
+    assert record is None and error == "exit 1: boom"
+    record, error = processes.run_json_worker([sys.executable, "-c", "import time; time.sleep(30)"], 0.5)
+    assert (record, error) == (None, "timed out after 0.5 s")
