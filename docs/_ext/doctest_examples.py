@@ -22,9 +22,9 @@ import griffe
 _TITLE = re.compile(r"^(\s*)Examples?:\s*$")
 # The section titles griffe's Google parser knows: the end of an indented example block.
 _SECTION = re.compile(
-    r"^\s*(Args|Arguments|Params|Parameters|Keyword Args|Keyword Arguments|Other Parameters|Raises|Exceptions|"
-    r"Returns|Yields|Receives|Warns|Warnings|Attributes|Functions|Methods|Classes|Modules|Note|Notes|"
-    r"Example|Examples|See Also|References|Todo):\s*$")
+    r"^\s*(Args|Arguments|Params|Parameters|Keyword Args|Keyword Arguments|Other Parameters|Raises|"
+    r"Exceptions|Returns|Yields|Receives|Warns|Warnings|Attributes|Functions|Methods|Classes|Modules|"
+    r"Note|Notes|Example|Examples|See Also|References|Todo):\s*$")
 _PROMPT = re.compile(r"^(\s*)>>>( |$)")
 
 
