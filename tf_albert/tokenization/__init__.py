@@ -1,13 +1,16 @@
 """Text → ids, exactly as Hugging Face's `AlbertTokenizer`: in Python and in the TensorFlow graph.
 
+* `common`: HF's call surface (`__call__`, `encode`, `encode_plus`, `batch_encode_plus`, special tokens,
+  tokens ↔ ids), written once for every tokenizer below, which each say only how text becomes ids and back;
 * `tokenizer`: `AlbertTokenizer` (SentencePiece + HF's text rules: text → ids, ids → text);
 * `encoding`: ids → model inputs (pairs and special tokens, truncation, padding, `BatchEncoding`, tensors);
 * `rules`: the text rules themselves, each written once (lower-casing, whitespace, accents, `<digit>,`);
-* `offsets`: `return_offsets_mapping`; `files`: reading and writing tokenizer folders;
+* `offsets`: `return_offsets_mapping`; `files`: reading and writing SentencePiece tokenizer folders, and
+  which tokenizer reads a folder; `config_files`: the JSON files of every kind of folder (a corrupt one is
+  an error that names it);
 * `fast`: `AlbertTokenizerFast` (an HF `tokenizer.json`, run by `tokenizers`); `wordpiece`:
   `AlbertWordPieceTokenizer` (a BERT `vocab.txt`); `keras_hub`: `KerasHubAlbertTokenizer` (a KerasHub
-  preset's SentencePiece model, run as KerasHub runs it); `common`: the interface they share with
-  `AlbertTokenizer`;
+  preset's SentencePiece model, run as KerasHub runs it);
 * `layer`: `AlbertTokenizerLayer`, the same tokenization in-graph (tensorflow-text), loaded on first use;
   `unigram`: its SentencePiece Viterbi in TF ops; `wordpiece_layer`: `AlbertWordPieceLayer` (WordPiece
   in-graph); `fast_layer`: `AlbertFastTokenizerLayer` (a `tokenizer.json` in-graph).

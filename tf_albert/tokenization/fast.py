@@ -27,27 +27,22 @@ Example (a toy Unigram model; real folders come from `save_pretrained` of transf
 
 from __future__ import annotations
 
-import json
 import os
 
 from tf_albert.tokenization.common import (
+    ALBERT_SPECIAL_TOKENS,
     DEFAULT_MODEL_MAX_LENGTH,
     SPECIAL_TOKEN_ATTRIBUTES,
     VocabTokenizerBase,
+    check_special_names,
 )
-from tf_albert.utils.fileio import write_file_atomically
+from tf_albert.tokenization.config_files import (  # noqa: F401  (TOKENIZER_CONFIG_FILE was defined here)
+    TOKENIZER_CONFIG_FILE,
+    read_json,
+)
 
 TOKENIZER_FILE = "tokenizer.json"
-TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
-ALBERT_SPECIAL = {
-    "bos_token": "[CLS]",
-    "eos_token": "[SEP]",
-    "unk_token": "<unk>",
-    "sep_token": "[SEP]",
-    "pad_token": "<pad>",
-    "cls_token": "[CLS]",
-    "mask_token": "[MASK]",
-}
+ALBERT_SPECIAL = ALBERT_SPECIAL_TOKENS  # the name this module gave them
 _MISSING = "reading a tokenizer.json needs the `tokenizers` package: pip install tf_albert[tokenizers]"
 
 
@@ -60,13 +55,20 @@ def _tokenizers():
 
 
 def is_hf_tokenizer_json(path: str) -> bool:
-    """True for HF's `tokenizer.json` (it has a "model"); KerasHub writes a Keras config by that name."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
+    """True for HF's `tokenizer.json` (it has a "model"); KerasHub writes a Keras config by that name.
+
+    Args:
+        path: The file; a path where there is none gives ``False``.
+
+    Returns:
+        Whether the file is an HF ``tokenizer.json``.
+
+    Raises:
+        ValueError: The file is there but is not valid JSON (it is corrupt, not missing).
+    """
+    if not os.path.isfile(path):
         return False
-    return isinstance(data, dict) and isinstance(data.get("model"), dict)
+    return isinstance(read_json(path).get("model"), dict)
 
 
 def _content(token):
@@ -80,6 +82,9 @@ class AlbertTokenizerFast(VocabTokenizerBase):
         tokenizer_object: a `tokenizers.Tokenizer`.
         model_max_length: int. Used by truncation/padding without `max_length`.
         **special_tokens: `bos_token`, ..., `mask_token` (ALBERT's by default, where the vocabulary has them).
+
+    Raises:
+        TypeError: `tokenizer_object` is not a `tokenizers.Tokenizer`, or a keyword is not a special token.
     """
 
     def __init__(self, tokenizer_object, model_max_length: int = DEFAULT_MODEL_MAX_LENGTH, **special_tokens):
@@ -88,60 +93,31 @@ class AlbertTokenizerFast(VocabTokenizerBase):
             raise TypeError(
                 f"tokenizer_object must be a tokenizers.Tokenizer, got {type(tokenizer_object).__name__}"
             )
-        unknown = sorted(set(special_tokens) - set(SPECIAL_TOKEN_ATTRIBUTES))
-        if unknown:
-            raise TypeError(
-                f"unknown argument(s) {unknown}; special tokens are {list(SPECIAL_TOKEN_ATTRIBUTES)}"
-            )
+        check_special_names(special_tokens)
         self._tk = tokenizer_object
         self._tk.no_truncation()
         self._tk.no_padding()
         vocab = self._tk.get_vocab(with_added_tokens=True)
-        special = {k: _content(special_tokens.get(k, v)) for k, v in ALBERT_SPECIAL.items()}
+        special = {k: _content(special_tokens.get(k, v)) for k, v in ALBERT_SPECIAL_TOKENS.items()}
         special = {k: (t if t in vocab or k in special_tokens else None) for k, t in special.items()}
         self._init_vocab(vocab, special, model_max_length)
 
     @classmethod
     def from_pretrained(cls, path: str, **kwargs) -> AlbertTokenizerFast:
         """From a folder holding `tokenizer.json` (and maybe `tokenizer_config.json`), or the file itself."""
-        path = os.fspath(path)
-        file = os.path.join(path, TOKENIZER_FILE) if os.path.isdir(path) else path
-        if not os.path.isfile(file):
-            raise FileNotFoundError(f"no {TOKENIZER_FILE} in {path!r}")
+        file, options = cls._read_folder(path, TOKENIZER_FILE, SPECIAL_TOKEN_ATTRIBUTES, kwargs)
         if not is_hf_tokenizer_json(file):
             raise ValueError(f'{file} is not an HF tokenizer.json (no "model" in it)')
         try:
             tk = _tokenizers().Tokenizer.from_file(file)
         except Exception as e:  # tokenizers raises its own Exception type for bad files
             raise ValueError(f"cannot read {file}: {e}") from None
-        options = {}
-        config_file = os.path.join(os.path.dirname(file), TOKENIZER_CONFIG_FILE)
-        if os.path.isfile(config_file):
-            with open(config_file, encoding="utf-8") as f:
-                config = json.load(f)
-            options = {k: _content(config[k]) for k in SPECIAL_TOKEN_ATTRIBUTES if config.get(k)}
-            length = config.get("model_max_length")
-            if isinstance(length, int) and 0 < length < 1e12:  # HF's "unset" is 1e30
-                options["model_max_length"] = length
-        options.update(kwargs)
         return cls(tk, **options)
 
     def save_pretrained(self, save_directory: str) -> tuple[str, ...]:
         """Writes `tokenizer.json` and `tokenizer_config.json` (both atomically); HF loads the folder."""
-        os.makedirs(save_directory, exist_ok=True)
-        config = {
-            "tokenizer_class": "AlbertTokenizer",
-            "model_max_length": self.model_max_length,
-            **self._special,
-        }
-        files = (
-            write_file_atomically(os.path.join(save_directory, TOKENIZER_FILE), self._tk.to_str()),
-            write_file_atomically(
-                os.path.join(save_directory, TOKENIZER_CONFIG_FILE),
-                json.dumps(config, indent=2, sort_keys=True) + "\n",
-            ),
-        )
-        return files
+        config = {"tokenizer_class": "AlbertTokenizer"}
+        return self._save_folder(save_directory, {TOKENIZER_FILE: self._tk.to_str()}, config)
 
     def _encode_one(self, text: str):
         enc = self._tk.encode(text, add_special_tokens=False)

@@ -13,12 +13,19 @@ strips accents nor applies HF's other text rules.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 from tf_albert.checkpoints.resolve import resolve_path
 from tf_albert.tokenization import fast, wordpiece
+from tf_albert.tokenization.common import SPECIAL_TOKEN_ATTRIBUTES
+from tf_albert.tokenization.config_files import (  # noqa: F401  (token_content was defined here)
+    TOKENIZER_CONFIG_FILE,
+    read_config,
+    saved_max_length,
+    token_content,
+    write_json,
+)
 from tf_albert.utils.fileio import write_file_atomically
 
 VOCAB_FILE = "spiece.model"
@@ -27,7 +34,6 @@ KERAS_HUB_VOCAB_FILE = os.path.join("assets", "tokenizer", "vocabulary.spm")  # 
 #: Tokenizer classes of folder kinds that are defined downstream of this module and register themselves when
 #: imported (`tokenization/__init__` imports them): "keras_hub" -> keras_hub.KerasHubAlbertTokenizer.
 FOLDER_CLASSES: dict[str, type] = {}
-TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
 ADDED_TOKENS_FILE = "added_tokens.json"
 #: Saved options that `from_pretrained` passes on to the constructor (plus the special tokens).
@@ -47,18 +53,8 @@ def _resolve_hub_file(repo_id: str, filename: str, **hub_options) -> str:
     return os.path.join(resolve_path(repo_id, files="tokenizer", **hub_options), filename)
 
 
-def token_content(token) -> str:
-    """The text of a special token given as a str or as HF's serialised AddedToken dict."""
-    if isinstance(token, dict):  # HF AddedToken serialisation
-        token = token.get("content")
-    if not isinstance(token, str) or not token:
-        raise TypeError(f"special tokens must be non-empty strings, got {token!r}")
-    return token
-
-
 class TokenizerFilesMixin:
-    """Loading from and saving to a tokenizer folder; mixed into `AlbertTokenizer`, whose
-    `SPECIAL_TOKEN_ATTRIBUTES` names the special tokens in HF's order."""
+    """Loading from and saving to a SentencePiece tokenizer folder; mixed into `AlbertTokenizer`."""
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str, **kwargs) -> TokenizerFilesMixin:
@@ -102,26 +98,17 @@ class TokenizerFilesMixin:
             )
         config: dict[str, Any] = {}
         for name in (SPECIAL_TOKENS_MAP_FILE, TOKENIZER_CONFIG_FILE):  # the config file wins
-            file = os.path.join(path, name)
-            if os.path.isfile(file):
-                try:
-                    with open(file, encoding="utf-8") as f:
-                        config.update(json.load(f))
-                except (OSError, ValueError) as e:
-                    raise ValueError(f"cannot read {file!r}: {e}") from None
+            config.update(read_config(path, name))
         added: dict[str, int] = {}
         for i, tok in (config.get("added_tokens_decoder") or {}).items():
             added[token_content(tok)] = int(i)
-        file = os.path.join(path, ADDED_TOKENS_FILE)
-        if os.path.isfile(file):
-            with open(file, encoding="utf-8") as f:
-                added.update({k: int(v) for k, v in json.load(f).items()})
+        added.update({k: int(v) for k, v in read_config(path, ADDED_TOKENS_FILE).items()})
         init: dict[str, Any] = {}
-        for key in SAVED_OPTIONS + cls.SPECIAL_TOKEN_ATTRIBUTES:
+        for key in SAVED_OPTIONS + SPECIAL_TOKEN_ATTRIBUTES:
             if config.get(key) is not None:
                 init[key] = config[key]
-        if isinstance(init.get("model_max_length"), (int, float)) and init["model_max_length"] > 1e12:
-            init.pop("model_max_length")  # HF's "unset" value
+        if saved_max_length(config) is None:
+            init.pop("model_max_length", None)  # HF's "unset" value
         if init.get("additional_special_tokens"):
             init["additional_special_tokens"] = [token_content(t) for t in init["additional_special_tokens"]]
         init.update(kwargs)
@@ -170,10 +157,10 @@ class TokenizerFilesMixin:
             "rstrip": False,
             "single_word": False,
         }
-        files = []
-        for name, content in ((TOKENIZER_CONFIG_FILE, config), (SPECIAL_TOKENS_MAP_FILE, special_map)):
-            text = json.dumps(content, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-            files.append(write_file_atomically(os.path.join(save_directory, name), text))
-        return tuple(files) + self.save_vocabulary(save_directory)
+        files = (
+            write_json(save_directory, TOKENIZER_CONFIG_FILE, config),
+            write_json(save_directory, SPECIAL_TOKENS_MAP_FILE, special_map),
+        )
+        return files + self.save_vocabulary(save_directory)
 
 

@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import unicodedata
@@ -36,11 +35,11 @@ from tf_albert.tokenization.common import (
     DEFAULT_MODEL_MAX_LENGTH,
     SPECIAL_TOKEN_ATTRIBUTES,
     VocabTokenizerBase,
+    check_special_names,
 )
-from tf_albert.utils.fileio import write_file_atomically
+from tf_albert.tokenization.config_files import TOKENIZER_CONFIG_FILE  # noqa: F401  (defined here before)
 
 VOCAB_FILE = "vocab.txt"
-TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 BERT_SPECIAL = {
     "unk_token": "[UNK]",
     "sep_token": "[SEP]",
@@ -98,6 +97,28 @@ def _is_punctuation(c: str) -> bool:
     ).startswith("P")
 
 
+def read_vocab(path: str) -> list[str]:
+    """The tokens of a `vocab.txt`, one a line (the line number is the id), without trailing empty lines.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The tokens.
+
+    Raises:
+        ValueError: The file is not UTF-8 text.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            tokens = [line.rstrip("\n").rstrip("\r") for line in f]
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path} is not valid UTF-8 text ({e})") from None
+    while tokens and tokens[-1] == "":
+        tokens.pop()
+    return tokens
+
+
 def normalize_char(c: str, lower: bool, strip_accents: bool, chinese: bool) -> str:
     """Step 2 for one character: what it becomes ('' when dropped)."""
     if c in ("\x00", "\ufffd") or _is_control(c):
@@ -122,7 +143,11 @@ class AlbertWordPieceTokenizer(VocabTokenizerBase):
         tokenize_chinese_chars: bool. Split around CJK ideographs. Defaults to True.
         model_max_length: int. Used by truncation/padding without `max_length`.
         **special_tokens: `unk_token`, `sep_token`, `pad_token`, `cls_token`, `mask_token` (BERT's by
-        default).
+            default).
+
+    Raises:
+        TypeError: A keyword is not a special token.
+        ValueError: Neither or both of `vocab_file` and `tokens`, or a special token not in the vocabulary.
     """
 
     def __init__(
@@ -135,19 +160,12 @@ class AlbertWordPieceTokenizer(VocabTokenizerBase):
         tokens: list[str] | None = None,
         **special_tokens,
     ):
-        unknown = sorted(set(special_tokens) - set(SPECIAL_TOKEN_ATTRIBUTES))
-        if unknown:
-            raise TypeError(
-                f"unknown argument(s) {unknown}; special tokens are {list(SPECIAL_TOKEN_ATTRIBUTES)}"
-            )
+        check_special_names(special_tokens)
         if (vocab_file is None) == (tokens is None):
             raise ValueError("AlbertWordPieceTokenizer needs one of vocab_file (path to vocab.txt) or tokens")
         self.vocab_file = None if vocab_file is None else os.fspath(vocab_file)
         if tokens is None:
-            with open(self.vocab_file, encoding="utf-8") as f:
-                tokens = [line.rstrip("\n").rstrip("\r") for line in f]
-            while tokens and tokens[-1] == "":
-                tokens.pop()
+            tokens = read_vocab(self.vocab_file)
         for i, t in enumerate(tokens):
             if not isinstance(t, str) or not t:
                 raise ValueError(f"vocabulary entry {i} must be a non-empty str, got {t!r}")
@@ -165,44 +183,20 @@ class AlbertWordPieceTokenizer(VocabTokenizerBase):
     @classmethod
     def from_pretrained(cls, path: str, **kwargs) -> AlbertWordPieceTokenizer:
         """From a folder holding `vocab.txt` (and, optionally, HF's `tokenizer_config.json`) or the file."""
-        path = os.fspath(path)
-        vocab = os.path.join(path, VOCAB_FILE) if os.path.isdir(path) else path
-        if not os.path.isfile(vocab):
-            raise FileNotFoundError(f"no {VOCAB_FILE} in {path!r}")
-        options = {}
-        config_file = os.path.join(os.path.dirname(vocab), TOKENIZER_CONFIG_FILE)
-        if os.path.isfile(config_file):
-            with open(config_file, encoding="utf-8") as f:
-                config = json.load(f)
-            for key in ("do_lower_case", "strip_accents", "tokenize_chinese_chars", *BERT_SPECIAL):
-                if config.get(key) is not None:
-                    value = config[key]
-                    options[key] = value.get("content") if isinstance(value, dict) else value
-            length = config.get("model_max_length")
-            if isinstance(length, int) and 0 < length < 1e12:
-                options["model_max_length"] = length
-        options.update(kwargs)
+        keys = ("do_lower_case", "strip_accents", "tokenize_chinese_chars", *BERT_SPECIAL)
+        vocab, options = cls._read_folder(path, VOCAB_FILE, keys, kwargs)
         return cls(vocab, **options)
 
     def save_pretrained(self, save_directory: str) -> tuple[str, ...]:
         """Writes `vocab.txt` and `tokenizer_config.json` (atomically); HF's `BertTokenizer` reads them."""
-        os.makedirs(save_directory, exist_ok=True)
         ordered = [self._inverse[i] for i in sorted(self._inverse)]
         config = {
             "tokenizer_class": "BertTokenizer",
             "do_lower_case": self.do_lower_case,
             "strip_accents": self.strip_accents,
             "tokenize_chinese_chars": self.tokenize_chinese_chars,
-            "model_max_length": self.model_max_length,
-            **self._special,
         }
-        return (
-            write_file_atomically(os.path.join(save_directory, VOCAB_FILE), "\n".join(ordered) + "\n"),
-            write_file_atomically(
-                os.path.join(save_directory, TOKENIZER_CONFIG_FILE),
-                json.dumps(config, indent=2, sort_keys=True) + "\n",
-            ),
-        )
+        return self._save_folder(save_directory, {VOCAB_FILE: "\n".join(ordered) + "\n"}, config)
 
     # === Text -> ids ===
     def _words(self, text: str, start: int):
