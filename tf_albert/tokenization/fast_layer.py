@@ -57,11 +57,6 @@ from tf_albert.tokenization.layer import (
 from tf_albert.tokenization.rules import char_class
 from tf_albert.tokenization.unigram import UnigramTables
 
-try:
-    import tensorflow_text as tf_text
-except ImportError:  # optional extra
-    tf_text = None
-
 _MISSING_TEXT = "AlbertFastTokenizerLayer needs tensorflow-text: pip install tf_albert[text]"
 _SENTINEL = b"\xff"  # never in valid UTF-8
 # Code points whose normalisation is tabled; the rest (unassigned planes 4-13, tags aside, private use planes
@@ -268,8 +263,12 @@ class AlbertFastTokenizerLayer(AlbertTokenizerLayer):
 
     Args:
         tokenizer_json: str. The ``tokenizer.json`` text, or a path to it or to its folder.
-        sequence_length, padding, truncation, add_special_tokens: as in :class:`AlbertTokenizerLayer`.
+        sequence_length: int or None. The length rows are cut and padded to.
+        padding: str or None. ``"max_length"`` or ``"longest"``, as :class:`AlbertTokenizerLayer` pads.
+        truncation: str or None. How rows longer than ``sequence_length`` are cut (``"longest_first"``).
+        add_special_tokens: bool. Add ``[CLS]``/``[SEP]``.
         special_tokens: dict. ``{"cls_token": "[CLS]", ...}`` as :class:`AlbertTokenizerFast` takes them.
+        **kwargs: Keras layer arguments (``name``, ``dtype``, ...).
 
     Refused when built (``ValueError``): a model other than Unigram, byte fallback, added tokens with
     ``normalized``/``single_word``, normaliser steps that are not per-character (see the module docstring),
@@ -281,14 +280,9 @@ class AlbertFastTokenizerLayer(AlbertTokenizerLayer):
     def __init__(self, tokenizer_json: str | None = None, sequence_length: int | None = None,
                  padding: str | None = None, truncation: str | None = "longest_first",
                  add_special_tokens: bool = True, special_tokens: dict | None = None, **kwargs):
-        if tf_text is None:
-            raise ImportError(_MISSING_TEXT)
+        self._init_layer(_MISSING_TEXT, **kwargs)
         if tokenizer_json is None:
             raise ValueError("AlbertFastTokenizerLayer needs `tokenizer_json` (its text or its path)")
-        kwargs.setdefault("trainable", False)
-        keras.layers.Layer.__init__(self, **kwargs)  # AlbertTokenizerLayer's own __init__ builds SentencePiece
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
         if tokenizer_json.lstrip().startswith("{"):
             tk = _tokenizers().Tokenizer.from_str(tokenizer_json)
             self.tokenizer = AlbertTokenizerFast(tk, **(special_tokens or {}))
@@ -315,10 +309,7 @@ class AlbertFastTokenizerLayer(AlbertTokenizerLayer):
         config = keras.layers.Layer.get_config(self)
         config.update(
             tokenizer_json=self.tokenizer._tk.to_str(),
-            sequence_length=self.sequence_length,
-            padding=self.padding,
-            truncation=self.truncation,
-            add_special_tokens=self.add_special_tokens,
+            **self._packing_config(),
             special_tokens=dict(self.tokenizer._special),
         )
         return config

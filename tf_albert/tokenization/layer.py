@@ -266,13 +266,24 @@ class AlbertTokenizerLayer(keras.layers.Layer):
             (``padding="max_length"``) or to the longest row of the batch (``padding="longest"``). ``None``:
             no truncation, pad to the longest row.
         padding: ``"max_length"`` (static shape, the default when ``sequence_length`` is set) or
-        ``"longest"``. truncation: ``"longest_first"`` (default), ``"only_first"``, ``"only_second"`` or
-        ``None`` (then a row longer
-            than ``sequence_length`` raises instead of being cut).
+            ``"longest"``.
+        truncation: ``"longest_first"`` (default), ``"only_first"``, ``"only_second"`` or ``None`` (then a row
+            longer than ``sequence_length`` raises instead of being cut).
         add_special_tokens: bool. Add ``[CLS]``/``[SEP]``. Defaults to ``True``.
-        do_lower_case, remove_space, keep_accents, bos_token, eos_token, unk_token, sep_token, pad_token,
-        cls_token, mask_token, additional_special_tokens, added_tokens: as in :class:`AlbertTokenizer`.
+        do_lower_case: bool. Lower-case the text, as :class:`AlbertTokenizer` does. Defaults to ``True``.
+        remove_space: bool. Strip the text and collapse runs of whitespace. Defaults to ``True``.
+        keep_accents: bool. Skip NFKD and the removal of combining marks. Defaults to ``False``.
+        bos_token: str. Beginning-of-sequence token (``[CLS]``).
+        eos_token: str. End-of-sequence token (``[SEP]``).
+        unk_token: str. The id of pieces the model lacks (``<unk>``).
+        sep_token: str. Put after each text (``[SEP]``).
+        pad_token: str. Fills rows up to the padded length (``<pad>``).
+        cls_token: str. Put before the first text (``[CLS]``).
+        mask_token: str. Matched in the text as a whole token, swallowing the space before it (``[MASK]``).
+        additional_special_tokens: list of str. More tokens matched whole, as in :class:`AlbertTokenizer`.
+        added_tokens: dict. Ids of special tokens outside the SentencePiece vocabulary.
         proto_base64: str. The model as base64 text (what :meth:`get_config` stores), instead of ``proto``.
+        **kwargs: Keras layer arguments (``name``, ``dtype``, ...).
 
     Cases that cannot match and therefore raise ``tf.errors.InvalidArgumentError`` instead of differing:
       * with ``do_lower_case`` and not ``keep_accents``, text containing a mathematical capital sigma
@@ -326,12 +337,7 @@ class AlbertTokenizerLayer(keras.layers.Layer):
         proto_base64: str | None = None,
         **kwargs,
     ):
-        if tf_text is None:
-            raise ImportError(_MISSING_TEXT)
-        kwargs.setdefault("trainable", False)
-        super().__init__(**kwargs)
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
+        self._init_layer(_MISSING_TEXT, **kwargs)
 
         # === Config ===
         if proto_base64 is not None:
@@ -340,24 +346,7 @@ class AlbertTokenizerLayer(keras.layers.Layer):
         if isinstance(proto, (str, os.PathLike)):
             path = os.fspath(proto)
             proto = None
-        if sequence_length is not None and (
-            not isinstance(sequence_length, (int, np.integer)) or sequence_length < 2
-        ):
-            raise ValueError(f"sequence_length must be an int >= 2 or None, got {sequence_length!r}")
-        if padding is None:
-            padding = "max_length" if sequence_length is not None else "longest"
-        if padding not in ("max_length", "longest"):
-            raise ValueError(f"padding must be 'max_length' or 'longest', got {padding!r}")
-        if padding == "max_length" and sequence_length is None:
-            raise ValueError("padding='max_length' needs sequence_length")
-        if truncation not in ("longest_first", "only_first", "only_second", None):
-            raise ValueError(
-                f"truncation must be 'longest_first', 'only_first', 'only_second' or None, got {truncation!r}"
-            )
-        self.sequence_length = None if sequence_length is None else int(sequence_length)
-        self.padding = padding
-        self.truncation = truncation
-        self.add_special_tokens = bool(add_special_tokens)
+        self._set_packing(sequence_length, padding, truncation, add_special_tokens)
         self.tokenizer = AlbertTokenizer(
             vocab_file=path,
             model_proto=proto,
@@ -392,23 +381,43 @@ class AlbertTokenizerLayer(keras.layers.Layer):
         self._text_encoder = _shared(("text",) + key, lambda: _TextEncoder(tok))
         self.built = True
 
+    def _init_layer(self, missing_text: str, **kwargs) -> None:
+        """What every tokenizer layer's constructor starts with: a non-trainable Keras layer that takes
+        strings as they are (raises ``ImportError(missing_text)`` without tensorflow-text)."""
+        if tf_text is None:
+            raise ImportError(missing_text)
+        kwargs.setdefault("trainable", False)
+        keras.layers.Layer.__init__(self, **kwargs)  # not super(): subclasses build another text encoder
+        self._convert_input_args = False
+        self._allow_non_tensor_positional_args = True
+
     def _set_packing(self, sequence_length, padding, truncation, add_special_tokens) -> None:
-        """Checks and sets the packing options (subclasses with another text encoder call it)."""
+        """Checks and sets the packing options (every tokenizer layer packs the same way)."""
         if sequence_length is not None and (
             not isinstance(sequence_length, (int, np.integer)) or sequence_length < 2
         ):
             raise ValueError(f"sequence_length must be an int >= 2 or None, got {sequence_length!r}")
-        padding = padding or ("max_length" if sequence_length is not None else "longest")
-        if padding not in ("max_length", "longest") or (padding == "max_length" and sequence_length is None):
-            raise ValueError(
-                f"padding must be 'max_length' (with sequence_length) or 'longest', got {padding!r}"
-            )
+        if padding is None:
+            padding = "max_length" if sequence_length is not None else "longest"
+        if padding not in ("max_length", "longest"):
+            raise ValueError(f"padding must be 'max_length' or 'longest', got {padding!r}")
+        if padding == "max_length" and sequence_length is None:
+            raise ValueError("padding='max_length' needs sequence_length")
         if truncation not in ("longest_first", "only_first", "only_second", None):
             raise ValueError(
                 f"truncation must be 'longest_first', 'only_first', 'only_second' or None, got {truncation!r}"
             )
         self.sequence_length = None if sequence_length is None else int(sequence_length)
         self.padding, self.truncation, self.add_special_tokens = padding, truncation, bool(add_special_tokens)
+
+    def _packing_config(self) -> dict[str, Any]:
+        """The packing options, as :meth:`get_config` stores them."""
+        return dict(
+            sequence_length=self.sequence_length,
+            padding=self.padding,
+            truncation=self.truncation,
+            add_special_tokens=self.add_special_tokens,
+        )
 
     # === Constructors ===
     @classmethod
@@ -444,10 +453,7 @@ class AlbertTokenizerLayer(keras.layers.Layer):
         tok = self.tokenizer
         config.update(
             proto_base64=base64.b64encode(tok._model_proto).decode("ascii"),
-            sequence_length=self.sequence_length,
-            padding=self.padding,
-            truncation=self.truncation,
-            add_special_tokens=self.add_special_tokens,
+            **self._packing_config(),
             do_lower_case=tok.do_lower_case,
             remove_space=tok.remove_space,
             keep_accents=tok.keep_accents,

@@ -32,6 +32,7 @@ from tf_albert.tokenization.wordpiece import (
     MAX_INPUT_CHARS_PER_WORD,
     AlbertWordPieceTokenizer,
     normalize_char,
+    read_vocab,
 )
 
 try:
@@ -130,9 +131,20 @@ class AlbertWordPieceLayer(AlbertTokenizerLayer):
 
     Args:
         vocab: list of str. The vocabulary (`vocab.txt`'s lines), or a path to `vocab.txt`.
-        sequence_length, padding, truncation, add_special_tokens: as in :class:`AlbertTokenizerLayer`.
-        do_lower_case, strip_accents, tokenize_chinese_chars, unk_token, sep_token, pad_token, cls_token,
-        mask_token: as in :class:`AlbertWordPieceTokenizer`.
+        sequence_length: int or None. The length rows are cut and padded to (see
+            :class:`AlbertTokenizerLayer`, which packs the same way).
+        padding: str or None. ``"max_length"`` or ``"longest"``.
+        truncation: str or None. ``"longest_first"``, ``"only_first"``, ``"only_second"`` or ``None``.
+        add_special_tokens: bool. Add ``[CLS]``/``[SEP]``.
+        do_lower_case: bool. Lower-case the text (and strip accents unless ``strip_accents=False``).
+        strip_accents: bool or None. ``None`` follows ``do_lower_case``, as in HF.
+        tokenize_chinese_chars: bool. Split around CJK ideographs.
+        unk_token: str. The token of words WordPiece cannot segment (``[UNK]``).
+        sep_token: str. Put after each text (``[SEP]``).
+        pad_token: str. Fills rows up to the padded length (``[PAD]``).
+        cls_token: str. Put before the first text (``[CLS]``).
+        mask_token: str. Matched in the text as a whole token (``[MASK]``).
+        **kwargs: Keras layer arguments (``name``, ``dtype``, ...).
     """
 
     def __init__(
@@ -152,21 +164,11 @@ class AlbertWordPieceLayer(AlbertTokenizerLayer):
         mask_token: str = "[MASK]",
         **kwargs,
     ):
-        if tf_text is None:
-            raise ImportError(_MISSING_TEXT)
-        kwargs.setdefault("trainable", False)
-        keras.layers.Layer.__init__(
-            self, **kwargs
-        )  # AlbertTokenizerLayer's own __init__ builds SentencePiece
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
+        self._init_layer(_MISSING_TEXT, **kwargs)
         if isinstance(vocab, (list, tuple)):
             tokens = list(vocab)
         elif vocab is not None:
-            with open(vocab, encoding="utf-8") as f:
-                tokens = [line.rstrip("\n").rstrip("\r") for line in f]
-            while tokens and tokens[-1] == "":
-                tokens.pop()
+            tokens = read_vocab(vocab)
         else:
             raise ValueError("AlbertWordPieceLayer needs `vocab` (a list of tokens or the path of vocab.txt)")
         self.tokenizer = AlbertWordPieceTokenizer(
@@ -220,10 +222,7 @@ class AlbertWordPieceLayer(AlbertTokenizerLayer):
         tok = self.tokenizer
         config.update(
             vocab=[tok._inverse[i] for i in range(len(tok))],
-            sequence_length=self.sequence_length,
-            padding=self.padding,
-            truncation=self.truncation,
-            add_special_tokens=self.add_special_tokens,
+            **self._packing_config(),
             do_lower_case=tok.do_lower_case,
             strip_accents=tok.strip_accents,
             tokenize_chinese_chars=tok.tokenize_chinese_chars,
