@@ -277,17 +277,18 @@ def to_torch(inputs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
 
 
 @torch.no_grad()
-def run(model: nn.Module, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    result = model(**to_torch(inputs), output_hidden_states=True, output_attentions=True, return_dict=True)
+def run(model: nn.Module, inputs: dict[str, np.ndarray], output_attentions: bool = True) -> dict[str, np.ndarray]:
+    result = model(**to_torch(inputs), output_hidden_states=True, output_attentions=output_attentions,
+                   return_dict=True)
     out = {}
     for key, value in result.items():
         if value is None:
             continue
         if isinstance(value, (tuple, list)):
             for i, v in enumerate(value):
-                out[f"{key}/{i}"] = v.detach().numpy().astype(np.float32)
+                out[f"{key}/{i}"] = v.detach().float().numpy()
         else:
-            out[key] = value.detach().numpy().astype(np.float32)
+            out[key] = value.detach().float().numpy()
     return out
 
 
@@ -414,29 +415,40 @@ def generate(config_name: str) -> None:
 # ----------------------------------------------------------------------------------------------------
 # Check: rebuild from the files with the running transformers version and compare
 # ----------------------------------------------------------------------------------------------------
-def check(config_name: str) -> float:
+def load_fixture_model(config_name: str, head: str, attn_implementation: str = "eager"):
+    """A fresh HF model of the running transformers version with `head`'s fixture weights, and that head's
+    file (inputs and outputs)."""
     out_dir = OUT_DIR / config_name
     base_dict = json.loads((out_dir / "config.json").read_text())
     backbone = dict(np.load(out_dir / "backbone.npz"))
+    cls = HEADS[head][0]
+    data = np.load(out_dir / f"{head}.npz")
+    head_kwargs = json.loads(str(data["head_config"]))
+    config_dict = {k: v for k, v in base_dict.items() if k not in ("transformers_version", "dtype")}
+    config_dict.update(head_kwargs)
+    if "num_labels" in head_kwargs:
+        config_dict.pop("id2label", None)
+        config_dict.pop("label2id", None)
+    config = AlbertConfig(**config_dict, attn_implementation=attn_implementation)
+    model = cls(config).eval()
+    model.config._attn_implementation = attn_implementation
+    sd = {k: torch.from_numpy(v) for k, v in backbone.items()}
+    sd.update({k[2:]: torch.from_numpy(data[k]) for k in data.files if k.startswith("w/")})
+    own = model.state_dict()
+    load = {model_key(model, k): v for k, v in sd.items() if model_key(model, k) in own}
+    missing, unexpected = model.load_state_dict(load, strict=False)
+    assert set(missing) <= set(TIED), f"{head}: missing {missing}"
+    assert len(load) + len(missing) == len(own), f"{head}: not every parameter came from the files"
+    check_ties(model)
+    return model, data
+
+
+def check(config_name: str) -> float:
+    out_dir = OUT_DIR / config_name
     worst = 0.0
-    for head, (cls, _) in HEADS.items():
-        data = np.load(out_dir / f"{head}.npz")
-        head_kwargs = json.loads(str(data["head_config"]))
-        config_dict = {k: v for k, v in base_dict.items() if k not in ("transformers_version", "dtype")}
-        config_dict.update(head_kwargs)
-        if "num_labels" in head_kwargs:
-            config_dict.pop("id2label", None)
-            config_dict.pop("label2id", None)
-        config = AlbertConfig(**config_dict, attn_implementation="eager")
-        model = build(cls, config)
-        sd = {k: torch.from_numpy(v) for k, v in backbone.items()}
-        sd.update({k[2:]: torch.from_numpy(data[k]) for k in data.files if k.startswith("w/")})
-        own = model.state_dict()
-        load = {model_key(model, k): v for k, v in sd.items() if model_key(model, k) in own}
-        missing, unexpected = model.load_state_dict(load, strict=False)
-        assert set(missing) <= set(TIED), f"{head}: missing {missing}"
-        assert len(load) + len(missing) == len(own), f"{head}: not every parameter came from the files"
-        check_ties(model)
+    for head in HEADS:
+        model, data = load_fixture_model(config_name, head)
+        config = model.config
         inputs = {k[3:]: data[k] for k in data.files if k.startswith("in/")}
         got = run(model, inputs)
         want = {k[4:]: data[k] for k in data.files if k.startswith("out/")}
@@ -480,14 +492,40 @@ def check(config_name: str) -> float:
     return worst
 
 
+# ----------------------------------------------------------------------------------------------------
+# HF's own SDPA attention on the same weights and inputs (tests/model/test_attention.py)
+# ----------------------------------------------------------------------------------------------------
+def generate_sdpa(config_name: str) -> None:
+    """`C/hf_sdpa.npz`: every head's outputs (hidden states included, no attentions) from HF's
+    `attn_implementation="sdpa"` in float32 (`fp32/<head>/<key>`) and with the model in bfloat16
+    (`bf16/<head>/<key>`, stored as float32), on the inputs of `<head>.npz`."""
+    arrays = {}
+    for head in HEADS:
+        model, data = load_fixture_model(config_name, head, attn_implementation="sdpa")
+        inputs = {k[3:]: data[k] for k in data.files if k.startswith("in/")}
+        with torch.no_grad():
+            for key, value in run(model, inputs, output_attentions=False).items():
+                arrays[f"fp32/{head}/{key}"] = value
+            for key, value in run(model.to(torch.bfloat16), inputs, output_attentions=False).items():
+                arrays[f"bf16/{head}/{key}"] = value
+    save_npz(OUT_DIR / config_name / "hf_sdpa.npz", arrays)
+    print(f"{config_name:8s} hf_sdpa.npz: {len(arrays)} arrays")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true",
                         help="rebuild the models from the written files and compare outputs")
+    parser.add_argument("--sdpa", action="store_true",
+                        help="only (re)write C/hf_sdpa.npz: HF's sdpa outputs, fp32 and bf16, from the files")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     torch.set_num_threads(1)
     print(f"transformers {transformers.__version__}, torch {torch.__version__}")
+    if args.sdpa:
+        for name in CONFIGS:
+            generate_sdpa(name)
+        return 0
     if args.check:
         worst = max(check(name) for name in CONFIGS)
         print(f"worst max-abs-diff: {worst:.3g}")

@@ -240,3 +240,39 @@ def test_pipeline_gives_the_tensorflow_answer():
     assert top["token_str"] == "the" and top["score"] == pytest.approx(0.0548, abs=1e-4)
     with pytest.raises(ValueError, match=f"with TensorFlow, but Keras runs on the {BACKEND} backend"):
         tf_albert.pipeline("fill-mask", model="tf-albert-tiny", device=0)
+
+
+def _fused_attention_function():
+    """(module, name) of the function keras.ops.dot_product_attention calls on this backend."""
+    if BACKEND == "torch":
+        import torch.nn.functional
+
+        return torch.nn.functional, "scaled_dot_product_attention"
+    import jax.nn
+
+    return jax.nn, "dot_product_attention"
+
+
+@pytest.mark.skipif(BACKEND == "tensorflow", reason="on TensorFlow keras.ops.dot_product_attention is plain ops")
+def test_sdpa_calls_the_backends_fused_function(monkeypatch):
+    """`attn_implementation="sdpa"` reaches torch's scaled_dot_product_attention / jax.nn.dot_product_attention
+    once per block call; "eager" never does."""
+    module, name = _fused_attention_function()
+    real, calls = getattr(module, name), []
+
+    def spy(*args, **kwargs):
+        calls.append(args[0].shape)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, spy)
+    config = tiny_config()
+    ids = random_ids((2, 6))
+    mask = np.array([[1] * 6, [1] * 4 + [0] * 2], "int32")
+    for choice, expected in (("eager", 0), ("sdpa", config.num_hidden_layers)):
+        calls.clear()
+        model = tf_albert.AlbertModel(config, attn_implementation=choice)
+        model(ids, attention_mask=mask)
+        assert len(calls) == expected, (choice, calls)
+    heads, dim = config.num_attention_heads, config.head_size
+    # torch's function takes [batch, heads, seq, dim], JAX's [batch, seq, heads, dim]
+    assert tuple(calls[0]) == ((2, heads, 6, dim) if BACKEND == "torch" else (2, 6, heads, dim))

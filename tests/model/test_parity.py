@@ -2,16 +2,20 @@
 
 The fixtures (tests/fixtures/parity, made by tools/make_parity_fixtures.py with transformers v5 and torch)
 hold random non-trivial weights, padded inputs and every output, hidden states and attentions included,
-for a shared config (1 group, 1 block) and a grouped one (2 groups × 2 inner blocks). The file runs on
-every Keras backend: tests/backends runs it again on JAX and PyTorch.
+for a shared config (1 group, 1 block) and a grouped one (2 groups × 2 inner blocks), from HF's eager
+attention; `hf_sdpa.npz` holds the same heads' outputs from HF's `attn_implementation="sdpa"` in float32 and
+in bfloat16. The file runs on every Keras backend: tests/backends runs it again on JAX and PyTorch.
 """
+
+import functools
+import os
 
 import keras
 import numpy as np
 import pytest
 
 import tf_albert
-from tests.helpers import load_parity
+from tests.helpers import PARITY, load_parity
 from tf_albert.checkpoints import load_hf_state_dict
 
 TOL = 1e-5
@@ -43,9 +47,9 @@ def _flatten(outputs):
     return flat
 
 
-def _build(variant, head):
+def _build(variant, head, **model_kwargs):
     config, weights, inputs, expected = load_parity(variant, head)
-    model = HEADS[head](config)
+    model = HEADS[head](config, **model_kwargs)
     model.build()
     report = load_hf_state_dict(model, weights, strict=False)
     assert report["missing"] == [], report
@@ -66,6 +70,44 @@ def test_every_output_matches_hf(variant, head):
         assert got.shape == want.shape, key
         diff = float(np.max(np.abs(got - want)))
         assert diff <= TOL, f"{variant}/{head}/{key}: max-abs-diff {diff:.3g}"
+
+
+@functools.cache
+def _hf_sdpa(variant):
+    return dict(np.load(os.path.join(PARITY, variant, "hf_sdpa.npz")))
+
+
+def _max_diff(got, want):
+    return float(np.max(np.abs(got.astype(np.float32) - want))) if got.size else 0.0
+
+
+@pytest.mark.parametrize("variant", ["shared", "grouped"])
+@pytest.mark.parametrize("head", sorted(HEADS))
+def test_sdpa_matches_eager_and_hf_sdpa(variant, head):
+    """`attn_implementation="sdpa"` (keras.ops.dot_product_attention) on padded batches: every output, hidden
+    states included, within 1e-5 of HF's eager attention and of HF's own sdpa."""
+    model, inputs, expected = _build(variant, head, attn_implementation="sdpa")
+    assert model.albert.encoder.blocks[0].attention.implementation == "sdpa"
+    outputs = _flatten(model(**inputs, output_hidden_states=True))
+    hf_sdpa = _hf_sdpa(variant)
+    assert sorted(outputs) == sorted(k for k in expected if not k.startswith(("posids/", "attentions/")))
+    for key, got in outputs.items():
+        assert _max_diff(got, expected[key]) <= TOL, f"{variant}/{head}/{key} vs HF eager"
+        assert _max_diff(got, hf_sdpa[f"fp32/{head}/{key}"]) <= TOL, f"{variant}/{head}/{key} vs HF sdpa"
+
+
+@pytest.mark.parametrize("variant", ["shared", "grouped"])
+@pytest.mark.parametrize("implementation", ["eager", "sdpa"])
+def test_bfloat16_error_within_hf_bfloat16_error(variant, implementation):
+    """Under `mixed_bfloat16` every head's outputs stay as close to the float32 reference as HF's own sdpa
+    model in bfloat16 does (measured: 0.7-1.5 times HF's error; allowed: 2 times)."""
+    hf_sdpa = _hf_sdpa(variant)
+    for head in sorted(HEADS):
+        model, inputs, expected = _build(variant, head, attn_implementation=implementation, dtype="mixed_bfloat16")
+        outputs = _flatten(model(**inputs, output_hidden_states=True))
+        ours = max(_max_diff(got, expected[key]) for key, got in outputs.items())
+        hf = max(_max_diff(hf_sdpa[f"bf16/{head}/{key}"], expected[key]) for key in outputs)
+        assert 0 < ours <= 2 * hf, f"{variant}/{head}: bf16 error {ours:.3g}, HF's own {hf:.3g}"
 
 
 @pytest.mark.parametrize("variant", ["shared", "grouped"])

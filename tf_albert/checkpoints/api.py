@@ -41,7 +41,7 @@ KERAS_HUB = "keras_hub"
 
 
 def _config_fields() -> set:
-    return set(AlbertConfig().to_dict()) | {"num_labels"}
+    return set(AlbertConfig.field_names())
 
 
 def registered_model_class(name: str):
@@ -103,7 +103,8 @@ def from_pretrained(model_cls, name_or_path, *, strict: bool = False, ignore_mis
         weights_format: "safetensors", "h5", "bin" or "tf1" to choose when a folder holds several.
         dtype: the model's dtype policy, e.g. "mixed_float16" (variables stay float32), or "int8": the float
             weights loaded, then `model.quantize("int8")` (Keras int8; serve it with XLA on a CPU).
-        **config_overrides: AlbertConfig fields, e.g. `num_labels=3`, `hidden_dropout_prob=0.1`.
+        **config_overrides: AlbertConfig fields, e.g. `num_labels=3`, `hidden_dropout_prob=0.1`,
+            `attn_implementation="sdpa"` (HF's argument: "eager" or "sdpa").
 
     Returns:
         The model, built and loaded; `model.loading_info` tells what was loaded, newly initialised (e.g. a new

@@ -48,10 +48,12 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
     input_layout = "[batch, seq_len]"
     add_pooling_layer = True
 
-    def __init__(self, config, **kwargs):
+    def __init__(self, config, attn_implementation: str | None = None, **kwargs):
         super().__init__(**kwargs)
         keras_hooks.accept_nested_lists(self)  # nested lists of ids are accepted like arrays
         self.config = as_config(config)
+        if attn_implementation is not None:  # HF's argument name; the config keeps (and saves) the choice
+            self.config = self.config.copy(attn_implementation=attn_implementation)
         self.albert = AlbertMainLayer(
             self.config, add_pooling_layer=self.add_pooling_layer, name="albert", dtype=self.dtype_policy
         )

@@ -13,6 +13,8 @@ from tf_albert.model.activations import ACTIVATIONS  # checked here, so a bad co
 from tf_albert.utils.fileio import write_file_atomically
 
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
+#: HF's names for the attention implementations this package has (model/layers.py AlbertAttention).
+ATTN_IMPLEMENTATIONS = ("eager", "sdpa")
 
 CONFIG_NAME = "config.json"
 
@@ -39,7 +41,12 @@ _DEFAULTS: dict[str, Any] = {
     "bos_token_id": 2,
     "eos_token_id": 3,
     "problem_type": None,
+    # None: the faster implementation for the backend and device that run (model/layers.py
+    # `resolve_attn_implementation`); written to config.json only when chosen.
+    "attn_implementation": None,
 }
+#: The fields a config.json may hold besides `_DEFAULTS` (the labels), for callers that check names.
+LABEL_FIELDS = ("num_labels", "id2label", "label2id")
 
 _POSITIVE_INT_FIELDS = (
     "vocab_size",
@@ -167,6 +174,12 @@ class AlbertConfig:
             falls back to `hidden_dropout_prob` when None, as HF does).
         num_labels / id2label / label2id: the labels of a classification head.
         problem_type: None, "regression", "single_label_classification" or "multi_label_classification".
+        attn_implementation: None, "eager" or "sdpa" (HF's names). "eager" writes attention out (matmul,
+            softmax in float32, matmul) and can return the probabilities; "sdpa" calls
+            `keras.ops.dot_product_attention` (PyTorch's `scaled_dot_product_attention`, JAX's
+            `jax.nn.dot_product_attention`, cuDNN's fused kernels on a GPU). None picks the one measured
+            faster on the backend and device that run (docs: performance). HF reads the field from
+            config.json, so a folder saved with it loads in HF with the same implementation.
 
     Example:
     >>> config = AlbertConfig.from_preset("albert-base-v2", num_labels=3)
@@ -281,8 +294,18 @@ class AlbertConfig:
             )
         if self.problem_type is not None and self.problem_type not in PROBLEM_TYPES:
             raise ValueError(f"problem_type {self.problem_type!r} is not one of {PROBLEM_TYPES} or None")
+        if self.attn_implementation is not None and self.attn_implementation not in ATTN_IMPLEMENTATIONS:
+            raise ValueError(
+                f"attn_implementation {self.attn_implementation!r} is not supported; choose one of "
+                f"{', '.join(repr(n) for n in ATTN_IMPLEMENTATIONS)}, or None for the faster one on this backend"
+            )
 
     # --- derived -------------------------------------------------------------------------------------
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """Every field this class reads (HF's names), labels included."""
+        return tuple(_DEFAULTS) + LABEL_FIELDS
+
     @property
     def head_size(self) -> int:
         return self.hidden_size // self.num_attention_heads
@@ -298,6 +321,8 @@ class AlbertConfig:
     # --- dict / JSON io ------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in _DEFAULTS}
+        if out["attn_implementation"] is None:
+            del out["attn_implementation"]  # unchosen: HF and older readers see the file they always saw
         out["id2label"] = {str(k): v for k, v in self.id2label.items()}
         out["label2id"] = dict(self.label2id)
         out["model_type"] = self.model_type

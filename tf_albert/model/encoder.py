@@ -106,7 +106,8 @@ class AlbertEncoder(ConfigLayer):
         for i in range(c.num_hidden_layers):
             group = self.albert_layer_groups[int(i / (c.num_hidden_layers / c.num_hidden_groups))]
             for block in group:
-                hidden_states, attention_probs = block(hidden_states, attention_bias, training=training)
+                hidden_states, attention_probs = block(hidden_states, attention_bias, training=training,
+                                                       output_attentions=output_attentions)
                 if output_hidden_states:
                     all_hidden_states.append(hidden_states)
                 if output_attentions:

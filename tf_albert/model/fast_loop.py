@@ -42,7 +42,7 @@ def compiled_layers(encoder, hidden_states, attention_bias, output_hidden_states
     # Group g runs layers g * layers_per_group ... (g + 1) * layers_per_group - 1, so group by group is layer
     # by layer.
     for group in encoder.albert_layer_groups:
-        layer = _layer(group, attention_bias, training)
+        layer = _layer(group, attention_bias, training, output_attentions=output_attentions)
         hidden_states, per_layer = _repeat(layer, c.layers_per_group, len(group), hidden_states, collect)
         for outputs in per_layer:
             for block_hidden_states, attention_probs in outputs:
@@ -80,7 +80,7 @@ def checkpointed_layers(encoder, hidden_states, attention_bias, output_hidden_st
     return hidden_states, None, None
 
 
-def _layer(group, attention_bias, training, seeds=None):
+def _layer(group, attention_bias, training, seeds=None, output_attentions=False):
     """One ALBERT layer as a function, `layer(hidden_states, index) → (hidden_states, [(hidden_states,
     attention_probs) per block])`: every block of `group` in turn.
 
@@ -93,7 +93,9 @@ def _layer(group, attention_bias, training, seeds=None):
         for j, block in enumerate(group):
             dropout_fn = None if seeds is None else _seeded_dropout(seeds[j], index)
             hidden_states, attention_probs = block(hidden_states, attention_bias, training=training,
-                                                   dropout_fn=dropout_fn)
+                                                   dropout_fn=dropout_fn, output_attentions=output_attentions)
+            if attention_probs is None:  # the fused attention ran: no probabilities, none asked for
+                attention_probs = tf.zeros((), "float32")
             outputs.append((hidden_states, attention_probs))
         return hidden_states, outputs
 

@@ -11,13 +11,58 @@ the config alone, so a model can be built (and its weights loaded) without runni
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 from keras import ops
 
 from tf_albert.model.activations import get_activation
 from tf_albert.model.config import AlbertConfig
+from tf_albert.utils import backends
 
 _FLOAT32_MIN = -3.4028234663852886e38
+# The fused attention takes its bias in the compute dtype: float32's lowest value is -inf in float16 (and
+# rounds to -inf in bfloat16), and a row of -inf is NaN after softmax. These stay finite and still give a
+# padded key exactly zero probability.
+_FUSED_BIAS_FLOOR = {"float16": -3.0e4}
+_FUSED_BIAS_FLOOR_DEFAULT = -1.0e30
+
+#: What `attn_implementation=None` runs, by (backend, device): the faster of the two, measured side by side
+#: (benchmarks/bench_attention.py; docs/performance.md). Devices not listed get "sdpa", the fused kernels.
+DEFAULT_ATTN_IMPLEMENTATION = {
+    ("tensorflow", "cpu"): "eager",
+    ("jax", "cpu"): "eager",
+    ("torch", "cpu"): "sdpa",
+}
+
+
+def resolve_attn_implementation(choice: str | None) -> str:
+    """`choice` ("eager" / "sdpa"), or for None the measured default of the backend and device that run.
+
+    Example:
+    >>> resolve_attn_implementation("sdpa")
+    'sdpa'
+    >>> resolve_attn_implementation(None) in ("eager", "sdpa")
+    True
+    """
+    if choice is not None:
+        return choice
+    return DEFAULT_ATTN_IMPLEMENTATION.get((backends.backend(), backends.accelerator()), "sdpa")
+
+
+_warned_eager_fallback = False
+
+
+def _warn_eager_fallback_once():
+    global _warned_eager_fallback
+    if not _warned_eager_fallback:
+        _warned_eager_fallback = True
+        warnings.warn(
+            'attn_implementation="sdpa" cannot return attention probabilities; output_attentions=True runs '
+            'the eager attention instead (same numbers within 1e-5), as HF transformers does',
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def as_config(config) -> AlbertConfig:
@@ -119,7 +164,11 @@ class AlbertEmbeddings(ConfigLayer):
 class AlbertAttention(ConfigLayer):
     """Multi-head self-attention with its output projection, dropout, residual and LayerNorm.
 
-    Scores, mask and softmax are computed in float32 whatever the compute dtype.
+    Two implementations with HF's names (`config.attn_implementation`): "eager" computes scores, mask and
+    softmax in float32 whatever the compute dtype and returns the probabilities; "sdpa" calls
+    `keras.ops.dot_product_attention` (fused kernels where the backend has them; softmax in float32 too) and
+    returns none. "sdpa" runs eager where the probabilities are needed (`output_attentions=True`) or dropped
+    out (training with `attention_probs_dropout_prob > 0`: the fused op has no dropout).
     """
 
     def __init__(self, config, **kwargs):
@@ -127,6 +176,7 @@ class AlbertAttention(ConfigLayer):
         c = self.config
         self.num_heads = c.num_attention_heads
         self.head_size = c.head_size
+        self.implementation = resolve_attn_implementation(c.attn_implementation)
         self.query = self._dense(c.hidden_size, "query")
         self.key = self._dense(c.hidden_size, "key")
         self.value = self._dense(c.hidden_size, "value")
@@ -141,29 +191,46 @@ class AlbertAttention(ConfigLayer):
             layer.build((None, None, h))
         self.built = True
 
-    def _split_heads(self, x, batch, seq_len):
-        x = ops.reshape(x, (batch, seq_len, self.num_heads, self.head_size))
-        return ops.transpose(x, (0, 2, 1, 3))  # [batch, heads, seq, head_size]
+    def _runs_fused(self, training, output_attentions) -> bool:
+        if self.implementation != "sdpa":
+            return False
+        if output_attentions:
+            _warn_eager_fallback_once()
+            return False
+        return not (training and self.attention_dropout.rate > 0)
 
-    def call(self, hidden_states, attention_bias=None, training=False, dropout_fn=None):
-        """Returns (output [B, L, H], attention probabilities [B, heads, L, L] in float32).
+    def call(self, hidden_states, attention_bias=None, training=False, dropout_fn=None,
+             output_attentions=False):
+        """Returns (output [B, L, H], attention probabilities [B, heads, L, L] in float32, or None where the
+        fused attention ran).
 
-        `dropout_fn` (see TransformerBlock.call) replaces the Dropout layers' own random draws.
+        `dropout_fn` (see TransformerBlock.call) replaces the Dropout layers' own random draws;
+        `output_attentions=True` asks for the probabilities.
         """
         batch, seq_len = ops.shape(hidden_states)[0], ops.shape(hidden_states)[1]
-        query = self._split_heads(self.query(hidden_states), batch, seq_len)
-        key = self._split_heads(self.key(hidden_states), batch, seq_len)
-        value = self._split_heads(self.value(hidden_states), batch, seq_len)
+        heads_shape = (batch, seq_len, self.num_heads, self.head_size)
+        query = ops.reshape(self.query(hidden_states), heads_shape)  # [batch, seq, heads, head_size]
+        key = ops.reshape(self.key(hidden_states), heads_shape)
+        value = ops.reshape(self.value(hidden_states), heads_shape)
 
-        scores = ops.matmul(query, ops.transpose(key, (0, 1, 3, 2)))
-        scores = ops.cast(scores, "float32") * self.head_size**-0.5
-        if attention_bias is not None:
-            scores = scores + attention_bias
-        probs = ops.softmax(scores, axis=-1)
-        dropped = _dropout(self.attention_dropout, ops.cast(probs, self.compute_dtype), training, dropout_fn, 1)
-
-        context = ops.matmul(dropped, value)
-        context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (batch, seq_len, self.config.hidden_size))
+        if self._runs_fused(training, output_attentions):
+            bias = None
+            if attention_bias is not None:
+                floor = _FUSED_BIAS_FLOOR.get(self.compute_dtype, _FUSED_BIAS_FLOOR_DEFAULT)
+                bias = ops.cast(ops.maximum(attention_bias, floor), self.compute_dtype)
+            context = ops.dot_product_attention(query, key, value, bias=bias, scale=self.head_size**-0.5)
+            probs = None
+        else:
+            query, key, value = (ops.transpose(x, (0, 2, 1, 3)) for x in (query, key, value))  # heads first
+            scores = ops.matmul(query, ops.transpose(key, (0, 1, 3, 2)))
+            scores = ops.cast(scores, "float32") * self.head_size**-0.5
+            if attention_bias is not None:
+                scores = scores + attention_bias
+            probs = ops.softmax(scores, axis=-1)
+            dropped = ops.cast(probs, self.compute_dtype)
+            dropped = _dropout(self.attention_dropout, dropped, training, dropout_fn, 1)
+            context = ops.transpose(ops.matmul(dropped, value), (0, 2, 1, 3))
+        context = ops.reshape(context, (batch, seq_len, self.config.hidden_size))
         projected = _dropout(self.output_dropout, self.dense(context), training, dropout_fn, 2)
         return self.LayerNorm(hidden_states + projected), probs
 
@@ -194,8 +261,10 @@ class TransformerBlock(ConfigLayer):
         self.full_layer_layer_norm.build((None, None, c.hidden_size))
         self.built = True
 
-    def call(self, hidden_states, attention_bias=None, training=False, dropout_fn=None):
-        """Returns (output [B, L, H], attention probabilities [B, heads, L, L] in float32).
+    def call(self, hidden_states, attention_bias=None, training=False, dropout_fn=None,
+             output_attentions=False):
+        """Returns (output [B, L, H], attention probabilities [B, heads, L, L] in float32, or None where the
+        fused attention ran: see AlbertAttention).
 
         `dropout_fn(x, rate, salt) -> x`, if given, draws the block's dropout masks in training instead of
         its Dropout layers (`salt` is 1, 2, 3 for the attention-probability, attention-output and FFN-output
@@ -203,7 +272,7 @@ class TransformerBlock(ConfigLayer):
         pass redraws the same masks (encoder.py's fast path).
         """
         attention_output, probs = self.attention(hidden_states, attention_bias, training=training,
-                                                 dropout_fn=dropout_fn)
+                                                 dropout_fn=dropout_fn, output_attentions=output_attentions)
         ffn_output = self.ffn_output(self.activation(self.ffn(attention_output)))
         ffn_output = _dropout(self.dropout, ffn_output, training, dropout_fn, 3)
         return self.full_layer_layer_norm(ffn_output + attention_output), probs

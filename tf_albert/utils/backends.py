@@ -52,6 +52,25 @@ def backend() -> str:
     return keras.backend.backend()
 
 
+def accelerator() -> str:
+    """The kind of device the backend computes on by default: "gpu", "tpu" or "cpu"."""
+    name = backend()
+    if name == "jax":
+        import jax
+
+        return jax.default_backend()  # "cpu", "gpu" or "tpu"
+    if name == "torch":
+        import torch
+
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    import tensorflow as tf  # the TensorFlow backend runs, so TensorFlow is installed
+
+    for kind in ("GPU", "TPU"):
+        if tf.config.list_logical_devices(kind):
+            return kind.lower()
+    return "cpu"
+
+
 def require_tensorflow(feature: str) -> None:
     """Raises `BackendError` unless Keras runs on TensorFlow; `feature` is a key of `TF_ONLY`."""
     name = backend()
