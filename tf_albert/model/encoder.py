@@ -87,46 +87,43 @@ class AlbertEncoder(ConfigLayer):
         in every released ALBERT, the two agree.)
         """
         c = self.config
+        checkpointed = training and self.gradient_checkpointing
+        if checkpointed and (output_hidden_states or output_attentions):
+            raise ValueError("output_hidden_states/output_attentions cannot be combined with gradient "
+                             "checkpointing in training (the per-layer activations are not kept)")
+        first_hidden_states = hidden_states
         if keras.backend.backend() == "tensorflow":
             # TensorFlow is not installed on the JAX and PyTorch backends: its fast path is imported only here.
             from tf_albert.model import fast_loop
 
-            if training and self.gradient_checkpointing:
-                return fast_loop.checkpointed_layers(self, hidden_states, attention_bias, output_hidden_states,
-                                                     output_attentions, training)
+            if checkpointed:
+                return fast_loop.checkpointed_layers(self, hidden_states, attention_bias, training), None, None
             if fast_loop.compiled_loop_applies(c, hidden_states):
-                return fast_loop.compiled_layers(self, hidden_states, attention_bias, output_hidden_states,
-                                                 output_attentions, training)
-        elif training and self.gradient_checkpointing:
-            return self._rematerialized_layers(hidden_states, attention_bias, output_hidden_states,
-                                               output_attentions)
+                hidden_states, block_outputs = fast_loop.compiled_layers(
+                    self, hidden_states, attention_bias, output_hidden_states, output_attentions, training)
+                return _encoder_outputs(first_hidden_states, hidden_states, block_outputs, output_hidden_states,
+                                        output_attentions)
+        elif checkpointed:
+            return self._rematerialized_layers(hidden_states, attention_bias), None, None
 
-        all_hidden_states = [hidden_states] if output_hidden_states else None
-        all_attentions = [] if output_attentions else None
+        collect = output_hidden_states or output_attentions  # else keep no layer's tensors alive
+        block_outputs = []
         for i in range(c.num_hidden_layers):
             group = self.albert_layer_groups[int(i / (c.num_hidden_layers / c.num_hidden_groups))]
             for block in group:
                 hidden_states, attention_probs = block(hidden_states, attention_bias, training=training,
                                                        output_attentions=output_attentions)
-                if output_hidden_states:
-                    all_hidden_states.append(hidden_states)
-                if output_attentions:
-                    all_attentions.append(attention_probs)
-        return (
-            hidden_states,
-            tuple(all_hidden_states) if output_hidden_states else None,
-            tuple(all_attentions) if output_attentions else None,
-        )
+                if collect:
+                    block_outputs.append((hidden_states, attention_probs))
+        return _encoder_outputs(first_hidden_states, hidden_states, block_outputs, output_hidden_states,
+                                output_attentions)
 
-    def _rematerialized_layers(self, hidden_states, attention_bias, output_hidden_states, output_attentions):
+    def _rematerialized_layers(self, hidden_states, attention_bias):
         """Gradient checkpointing on JAX and PyTorch: the plain loop with each layer under `keras.remat`
         (`jax.checkpoint` / `torch.utils.checkpoint`), which keeps only the layer's input for the backward
         pass and recomputes the rest there. The recomputation must draw the same dropout masks: on JAX they
         come from seeds drawn outside the recomputed function; on PyTorch from torch's global generator,
-        whose state `torch.utils.checkpoint` restores before recomputing."""
-        if output_hidden_states or output_attentions:
-            raise ValueError("output_hidden_states/output_attentions cannot be combined with gradient "
-                             "checkpointing in training (the per-layer activations are not kept)")
+        whose state `torch.utils.checkpoint` restores before recomputing. Returns the last hidden state."""
         c = self.config
         jax = keras.backend.backend() == "jax"
         for i in range(c.num_hidden_layers):
@@ -139,10 +136,18 @@ class AlbertEncoder(ConfigLayer):
                 return h
 
             hidden_states = keras.remat(layer)(hidden_states, attention_bias, seeds)
-        return hidden_states, None, None
+        return hidden_states
 
     def get_config(self):
         return {**super().get_config(), "gradient_checkpointing": self.gradient_checkpointing}
+
+
+def _encoder_outputs(first_hidden_states, hidden_states, block_outputs, output_hidden_states,
+                     output_attentions):
+    """`AlbertEncoder.call`'s result from the block calls' [(hidden state, attention probabilities)]."""
+    all_hidden_states = (first_hidden_states, *(h for h, _ in block_outputs)) if output_hidden_states else None
+    all_attentions = tuple(p for _, p in block_outputs) if output_attentions else None
+    return hidden_states, all_hidden_states, all_attentions
 
 
 def _dropout_seed(block):

@@ -34,41 +34,29 @@ def compiled_loop_applies(config, hidden_states) -> bool:
 
 
 def compiled_layers(encoder, hidden_states, attention_bias, output_hidden_states, output_attentions, training):
-    """`encoder.call`'s result, each group's layers run as one `tf.while_loop`."""
+    """Each group's layers run as one `tf.while_loop` → (last hidden state, [(hidden state, attention
+    probabilities) per block call] when per-layer outputs are asked for, else [])."""
     c = encoder.config
     collect = output_hidden_states or output_attentions
-    all_hidden_states = [hidden_states] if output_hidden_states else None
-    all_attentions = [] if output_attentions else None
+    block_outputs = []
     # Group g runs layers g * layers_per_group ... (g + 1) * layers_per_group - 1, so group by group is layer
     # by layer.
     for group in encoder.albert_layer_groups:
         layer = _layer(group, attention_bias, training, output_attentions=output_attentions)
         hidden_states, per_layer = _repeat(layer, c.layers_per_group, len(group), hidden_states, collect)
         for outputs in per_layer:
-            for block_hidden_states, attention_probs in outputs:
-                if output_hidden_states:
-                    all_hidden_states.append(block_hidden_states)
-                if output_attentions:
-                    all_attentions.append(attention_probs)
-    return (
-        hidden_states,
-        tuple(all_hidden_states) if output_hidden_states else None,
-        tuple(all_attentions) if output_attentions else None,
-    )
+            block_outputs.extend(outputs)
+    return hidden_states, block_outputs
 
 
-def checkpointed_layers(encoder, hidden_states, attention_bias, output_hidden_states, output_attentions,
-                        training):
-    """`encoder.call`'s result in training with gradient checkpointing (no per-layer outputs)."""
+def checkpointed_layers(encoder, hidden_states, attention_bias, training):
+    """The last hidden state in training with gradient checkpointing (no per-layer outputs are kept)."""
     if xla_with_dynamic_shape(hidden_states):
         raise ValueError(
             "gradient checkpointing under XLA (jit_compile=True) needs static shapes, but this batch has "
             f"shape {tuple(hidden_states.shape)}: batch with drop_remainder=True and pad to a fixed length, "
             "or compile with jit_compile=False"
         )
-    if output_hidden_states or output_attentions:
-        raise ValueError("output_hidden_states/output_attentions cannot be combined with gradient "
-                         "checkpointing in training (the per-layer activations are not kept)")
     c = encoder.config
     for group in encoder.albert_layer_groups:
         seeds = None
@@ -77,7 +65,7 @@ def checkpointed_layers(encoder, hidden_states, attention_bias, output_hidden_st
             seeds = [_next_seed(block) for block in group]
         layer = _layer(group, attention_bias, training, seeds)
         hidden_states = _checkpointed_repeat(layer, c.layers_per_group, hidden_states)
-    return hidden_states, None, None
+    return hidden_states
 
 
 def _layer(group, attention_bias, training, seeds=None, output_attentions=False):
