@@ -1,7 +1,7 @@
 """What `tf-albert finetune` and `tf-albert pretrain` share: the run options and how a run ends.
 
-Exit status: 0 and the results as JSON on stdout; 2 for bad arguments or data (the message, no
-traceback); 1 when training diverged.
+Exit status: 0 and the results as JSON on stdout; 2 for bad arguments or data, or an option the Keras
+backend cannot run (the message, no traceback); 1 when training diverged.
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ from collections.abc import Callable
 
 from tf_albert.training.callbacks import TrainingDivergedError
 from tf_albert.training.distribute import get_strategy
+from tf_albert.utils.backends import BackendError
 
 JIT_CHOICES = {"auto": None, "on": True, "off": False}
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """--strategy, --jit and --quiet."""
-    p.add_argument("--strategy", default="default", help="default | mirrored | multi_worker | tpu[:ADDRESS]")
+    p.add_argument("--strategy", default="default",
+                   help="default | mirrored | multi_worker | tpu[:ADDRESS] (these: TensorFlow only)")
     p.add_argument(
         "--jit",
         choices=tuple(JIT_CHOICES),
@@ -43,7 +45,7 @@ def run_command(name: str, train: Callable[[], dict]) -> int:
     """Run `train()` and turn its outcome into the command's output and exit status."""
     try:
         results = train()
-    except (ValueError, TypeError, FileNotFoundError) as e:
+    except (ValueError, TypeError, FileNotFoundError, BackendError) as e:
         print(f"tf-albert {name}: error: {e}", file=sys.stderr)
         return 2
     except TrainingDivergedError as e:

@@ -1,6 +1,9 @@
 """tf.distribute helpers: pick a strategy by name, build and compile under its scope, batch sizes.
 
-We run on TensorFlow's strategies; nothing here replaces them.
+We run on TensorFlow's strategies; nothing here replaces them. They need the TensorFlow backend: on JAX and
+PyTorch only the default strategy (one device) is available here (`get_strategy("default")` is None on every
+backend; another name raises `BackendError`, naming the backend); on JAX, Keras' own
+`keras.distribution.DataParallel` splits batches over several devices.
 
 * **One machine, several GPUs** — `MirroredStrategy`: variables mirrored on every device, each step's
   global batch split evenly between the replicas, gradients all-reduced (summed), so a step on N
@@ -38,7 +41,7 @@ import contextlib
 import json
 import os
 
-from tf_albert.utils.backends import import_tensorflow
+from tf_albert.utils.backends import BackendError, backend, import_tensorflow
 
 STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
 
@@ -57,12 +60,13 @@ def get_strategy(name: str | None = "default", devices=None):
     """
     if name is None or name == "default":
         return None
-    tf = import_tensorflow("tf.distribute")
     if not isinstance(name, str):
         raise TypeError(f"strategy name must be a str, got {type(name).__name__}")
     kind, _, address = name.partition(":")
     if kind not in STRATEGIES:
         raise ValueError(f"unknown strategy {name!r}; choose one of {STRATEGIES} (tpu may be 'tpu:ADDRESS')")
+    _require_tensorflow_backend(f"strategy {name!r}")
+    tf = import_tensorflow("tf.distribute")
     if kind == "one_device":
         return tf.distribute.OneDeviceStrategy(devices or "/cpu:0")
     if kind == "mirrored":
@@ -83,6 +87,27 @@ def get_strategy(name: str | None = "default", devices=None):
     return tf.distribute.TPUStrategy(resolver)
 
 
+def _require_tensorflow_backend(what: str) -> None:
+    name = backend()
+    if name != "tensorflow":
+        raise BackendError(
+            f"{what} is a tf.distribute strategy, which needs the TensorFlow backend, but Keras runs on the "
+            f"{name} backend: on {name}, train with the default strategy (one device; `--strategy default`)"
+            + (", or for several devices call keras.distribution.set_distribution("
+               "keras.distribution.DataParallel()) before building the model" if name == "jax" else "")
+            + "; or set KERAS_BACKEND=tensorflow"
+        )
+
+
+def check_strategy(strategy) -> None:
+    """Raises `BackendError` for a strategy object (tf.distribute) when Keras does not run on TensorFlow.
+
+    >>> check_strategy(None)  # the default strategy runs on every backend
+    """
+    if strategy is not None:
+        _require_tensorflow_backend(f"strategy {type(strategy).__name__}")
+
+
 def strategy_scope(strategy):
     """`strategy.scope()`, or a no-op context for None. Build and compile the model inside it."""
     return strategy.scope() if strategy is not None else contextlib.nullcontext()
@@ -91,6 +116,8 @@ def strategy_scope(strategy):
 def num_replicas(strategy=None) -> int:
     """Replicas that share each global batch (1 without a strategy)."""
     if strategy is None:
+        if backend() != "tensorflow":
+            return 1  # the default strategy: one device
         tf = import_tensorflow("tf.distribute")
 
         strategy = tf.distribute.get_strategy()
