@@ -79,19 +79,29 @@ def test_jax_data_parallel_on_two_devices_equals_one_device():
 
 
 def test_accelerator_check_runs_on_cpu_without_tensorflow(tmp_path):
+    """The prepared GPU run, with its tiny CPU plan: parity of both attention implementations on JAX and on
+    Keras' PyTorch backend, the speed cells, the pretraining step's rate, and its two output files."""
     _need("jax", "torch", "transformers")
-    out = tmp_path / "results.json"
-    code = (HIDE_TF_THEN + "import runpy; sys.argv = ['accelerator_check.py', '--json', "
+    out = tmp_path / "results"
+    code = (HIDE_TF_THEN + "import runpy; sys.argv = ['accelerator_check.py', '--out', "
             f"{str(out)!r}]; runpy.run_path('benchmarks/accelerator_check.py', run_name='__main__')")
     proc = _run(code, "jax")
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
-    assert "| tiny | 2×16 | fine-tune step |" in proc.stdout and "| tiny | 2×16 | inference |" in proc.stdout
-    result = json.loads(out.read_text())
-    assert result["parity"]["fp32_max_abs_diff"] <= 1e-4 and result["parity"]["bf16_ok"], result["parity"]
+    result = json.loads((out / "results.json").read_text())
     assert result["versions"]["tensorflow_imported"] is False
-    for cell in result["cells"]:
-        for side in ("ours", "hf"):
-            assert all(first > 0 and step > 0 for first, step in cell[side].values()), cell
+    assert {(r["backend"], r["implementation"]) for r in result["parity"]} == {
+        (b, i) for b in ("jax", "torch") for i in ("eager", "sdpa")}, result["parity"]
+    for row in result["parity"]:
+        assert row["fp32_vs_hf_sdpa"] <= 1e-4 and row["fp32_vs_hf_eager"] <= 1e-4 and row["bf16_ok"], row
+    [cell] = result["speed"]
+    assert sorted(cell["ours"]) == ["JAX eager", "JAX sdpa", "PyTorch eager", "PyTorch sdpa"], cell
+    for timing in [cell["hf"], *cell["ours"].values()]:
+        assert all(first > 0 and step > 0 for first, step in timing.values()), cell
+    assert [(r["config"], r["implementation"]) for r in result["pretrain_rate"]] == [("tiny", "eager"),
+                                                                                    ("tiny", "sdpa")]
+    assert all(r["positions_per_s"] > 0 and r["tflops"] > 0 for r in result["pretrain_rate"])
+    markdown = (out / "results.md").read_text()
+    assert "| jax | sdpa |" in markdown and "| 2×16 | fine-tune step | PyTorch sdpa |" in markdown, markdown
 
 
 def test_import_on_jax_does_not_import_installed_tensorflow():
