@@ -156,4 +156,4 @@ def test_cli_writes_onnx(tmp_path, capsys):
                             "--quantize", "float16"]) == 2
     assert "--quantize float16 is for --format tflite" in capsys.readouterr().err
     assert export_cli.main([folder, "--output", str(out)]) == 2
-    assert "--output and --quantize are for --format tflite/onnx" in capsys.readouterr().err
+    assert "--output, --quantize and --calibration-data are for --format tflite/onnx" in capsys.readouterr().err

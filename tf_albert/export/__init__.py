@@ -32,7 +32,8 @@ Modules: :mod:`~tf_albert.export.signatures` (names, the ids signature), :mod:`~
 (options, writing, inspecting), :mod:`~tf_albert.export.text` (text signatures), :mod:`~tf_albert.export.tflite`
 (``export_tflite``: the ids signature as a TFLite/LiteRT file, builtin ops only), :mod:`~tf_albert.export.onnx`
 (``export_onnx``: an ONNX graph for ONNX Runtime, built from the weights; needs ``tf_albert[onnx]``),
-:mod:`~tf_albert.export.cli` (``tf-albert export``; not imported here: the command line sits above the library).
+:mod:`~tf_albert.export.calibration` (calibration data for static int8 in both), :mod:`~tf_albert.export.cli`
+(``tf-albert export``; not imported here: the command line sits above the library).
 """
 
 from tf_albert.utils.backends import require_tensorflow

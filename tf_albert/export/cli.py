@@ -1,5 +1,6 @@
 """`tf-albert export`: a model folder (or .keras file) → a TF Serving SavedModel
-(`<output-dir>/<name>/<version>/`), or one file: `--format tflite|onnx --output FILE [--quantize ...]`."""
+(`<output-dir>/<name>/<version>/`), or one file: `--format tflite|onnx --output FILE [--quantize ...]
+[--calibration-data FILE]`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 
 import keras
 
+from tf_albert.export.calibration import read_calibration_file
 from tf_albert.export.onnx import export_onnx  # imports the optional onnx package only when it exports
 from tf_albert.export.saved_model import METADATA_FILE, export_saved_model, ops_outside_core
 from tf_albert.export.tflite import export_tflite
@@ -75,41 +77,69 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                              "(ONNX Runtime)")
     parser.add_argument("--output", help="the file to write, for --format tflite/onnx")
     parser.add_argument("--quantize", choices=("int8", "float16"),
-                        help="tflite: int8 (dynamic range) or float16 weights; onnx: int8 (onnxruntime)")
+                        help="tflite: int8 or float16 weights; onnx: int8 (onnxruntime). int8 is dynamic-range "
+                             "(activations quantized per call) unless --calibration-data is given")
+    parser.add_argument("--calibration-data", metavar="FILE",
+                        help="with --quantize int8: static (calibrated) int8. A UTF-8 text file, one example a line "
+                             "(first<TAB>second for pairs), tokenized with the model folder's tokenizer (or "
+                             "--tokenizer); a few hundred lines like those the model will serve")
     return parser
 
 
-def _export_file(model, args) -> str:
+def _export_file(model, args, calibration=None) -> str:
     """--format tflite/onnx: one file at --output (SavedModel-only options are refused)."""
     if not args.output:
         raise ValueError(f"--format {args.format} needs --output FILE")
     ignored = [flag for flag, given in (("--name", args.name), ("--signatures", args.signatures),
-                                        ("--tokenizer", args.tokenizer), ("--jit-compile", args.jit_compile),
-                                        ("--text-first", args.text_first)) if given]
+                                        ("--tokenizer", args.tokenizer and not args.calibration_data),
+                                        ("--jit-compile", args.jit_compile), ("--text-first", args.text_first))
+               if given]
     if ignored:
-        raise ValueError(f"{', '.join(ignored)} only apply to --format savedmodel")
+        raise ValueError(f"{', '.join(ignored)} only apply to --format savedmodel"
+                         + (" (--tokenizer also to --calibration-data)" if "--tokenizer" in ignored else ""))
+    static = {}
+    if args.calibration_data:
+        static = {"calibration_data": calibration, "tokenizer": _calibration_tokenizer(args)}
     if args.format == "tflite":
         return export_tflite(model, args.output, quantize=args.quantize, max_length=args.max_length,
-                             overwrite=args.overwrite)
+                             overwrite=args.overwrite, **static)
     if args.max_length is not None:
         raise ValueError("--max-length does not apply to --format onnx (its batch and length are dynamic)")
     if args.quantize == "float16":
         raise ValueError("--quantize float16 is for --format tflite; ONNX takes --quantize int8")
-    return export_onnx(model, args.output, quantize=args.quantize, overwrite=args.overwrite)
+    return export_onnx(model, args.output, quantize=args.quantize, overwrite=args.overwrite, **static)
+
+
+def _calibration_tokenizer(args):
+    """The tokenizer of --calibration-data: --tokenizer, else the model folder's."""
+    from tf_albert.tokenization import AlbertTokenizer
+
+    source = args.tokenizer or _find_tokenizer(args.model)
+    if source is None:
+        raise ValueError(f"--calibration-data needs a tokenizer: {args.model} has no spiece.model; pass "
+                         "--tokenizer FOLDER_OR_SPIECE_MODEL")
+    return AlbertTokenizer.from_pretrained(source)
 
 
 def main(argv=None) -> int:
     """`tf-albert export MODEL [--name NAME] [--version N|next] ...`; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        if args.format == "savedmodel" and (args.output or args.quantize):
-            raise ValueError("--output and --quantize are for --format tflite/onnx; a SavedModel goes to "
-                             "--output-dir/--name/--version")
+        if args.format == "savedmodel" and (args.output or args.quantize or args.calibration_data):
+            raise ValueError("--output, --quantize and --calibration-data are for --format tflite/onnx; a "
+                             "SavedModel goes to --output-dir/--name/--version")
+        calibration = None
+        if args.calibration_data is not None:
+            if args.quantize != "int8":
+                raise ValueError(f"--calibration-data {args.calibration_data} is for static int8: add --quantize "
+                                 f"int8 (got --quantize {args.quantize or 'none'})")
+            calibration = read_calibration_file(args.calibration_data)  # a bad file fails before the model loads
         model = _load_model(args.model, args.head)
         if args.format != "savedmodel":
-            path = _export_file(model, args)
+            path = _export_file(model, args, calibration)
+            mode = args.quantize and args.quantize + (" static" if calibration else "")
             print(f"exported {type(model).__name__} to {path} ({os.path.getsize(path) / 1e6:.1f} MB, "
-                  f"{args.format}{', ' + args.quantize if args.quantize else ''})")
+                  f"{args.format}{', ' + mode if mode else ''})")
             return 0
         tokenizer = args.tokenizer or _find_tokenizer(args.model)
         signatures = None if args.signatures is None else tuple(s.strip() for s in args.signatures.split(","))
