@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 
@@ -88,7 +89,7 @@ def load_model(name_or_path=DEFAULT_MODEL, task: str | None = None, **kwargs):
 
 def from_pretrained(model_cls, name_or_path, *, strict: bool = False, ignore_mismatched_sizes: bool = False,
                     local_files_only: bool = False, revision: str | None = None, cache_dir=None, token=None,
-                    weights_format: str | None = None, dtype=None, **config_overrides):
+                    weights_format: str | None = None, dtype=None, tokenizer=None, **config_overrides):
     """Builds `model_cls` from a checkpoint in any of the four shapes, or a hub id, and loads its weights.
 
     Args:
@@ -103,6 +104,9 @@ def from_pretrained(model_cls, name_or_path, *, strict: bool = False, ignore_mis
         weights_format: "safetensors", "h5", "bin" or "tf1" to choose when a folder holds several.
         dtype: the model's dtype policy, e.g. "mixed_float16" (variables stay float32), or "int8": the float
             weights loaded, then `model.quantize("int8")` (Keras int8; serve it with XLA on a CPU).
+        tokenizer: the model's `tokenizer` (which lets `fit`/`evaluate`/`predict` take raw text); None: the
+            checkpoint folder's own tokenizer when it holds one (`AlbertTokenizer.from_pretrained(folder)`);
+            False: none.
         **config_overrides: AlbertConfig fields, e.g. `num_labels=3`, `hidden_dropout_prob=0.1`,
             `attn_implementation="sdpa"` (HF's argument: "eager" or "sdpa").
 
@@ -114,7 +118,7 @@ def from_pretrained(model_cls, name_or_path, *, strict: bool = False, ignore_mis
     if unknown:
         raise TypeError(f"from_pretrained got unknown argument(s) {unknown}: neither a loading option "
                         "(strict, ignore_mismatched_sizes, local_files_only, revision, cache_dir, token, "
-                        "weights_format, dtype) nor an AlbertConfig field")
+                        "weights_format, dtype, tokenizer) nor an AlbertConfig field")
     hub_options = dict(local_files_only=local_files_only, revision=revision, cache_dir=cache_dir, token=token)
     path = resolve_path(name_or_path, files="model", **hub_options)
     checkpoint = formats.find_checkpoint(path, weights_format)
@@ -129,7 +133,20 @@ def from_pretrained(model_cls, name_or_path, *, strict: bool = False, ignore_mis
     if quantize:
         model.quantize("int8")
     model.loading_info = info
+    model.tokenizer = _folder_tokenizer(path) if tokenizer is None else (tokenizer or None)
     return model
+
+
+def _folder_tokenizer(path: str):
+    """The tokenizer of the checkpoint folder at `path` (a folder, or a file in it), or None if it holds none."""
+    folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    try:
+        return AlbertTokenizer.from_pretrained(folder)
+    except FileNotFoundError:
+        return None
+    except (ValueError, OSError) as e:  # the weights are fine: load them, say why raw text will not work
+        logging.getLogger("tf_albert").warning("the tokenizer in %s was not attached to the model: %s", folder, e)
+        return None
 
 
 # --- saving ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
   `model(batch_dict)`, nested lists of ids — with checks that name the offending value (see validation.py);
 * the model's own loss in `compute_loss`, so `compile(optimizer=...)` + `fit(x, y)` trains with no `loss`;
 * data checks before (possibly XLA-compiled) `fit`/`evaluate`/`predict` steps, where XLA would drop them;
+* raw text in `fit`/`evaluate`/`predict` when the model has a `tokenizer` (see text_inputs.py);
 * building every weight from the config alone, `get_config`/`from_config`, and the hooks into the
   checkpoint and export modules.
 
@@ -21,7 +22,7 @@ import numpy as np
 from keras import ops
 
 from tf_albert.checkpoints import api as checkpoint_api
-from tf_albert.model import distribution, quantization, ragged, validation
+from tf_albert.model import distribution, quantization, ragged, text_inputs, validation
 from tf_albert.model.encoder import AlbertMainLayer
 from tf_albert.model.layers import as_config
 from tf_albert.utils import keras_hooks
@@ -39,6 +40,10 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
 
     Subclasses set `label_names` (the HF argument names of their labels), `main_output` (the output that
     Keras metrics see) and implement `_forward` and `_loss`.
+
+    `tokenizer` (an argument, or `model.tokenizer = ...`; `from_pretrained` sets the folder's own): a Python
+    tokenizer called like HF's, which lets `fit`/`evaluate`/`predict` take raw text (text_inputs.py). It is
+    not part of the Keras config: `get_config` and `.keras` files leave it out.
     """
 
     label_names: tuple = ()
@@ -47,9 +52,11 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
     input_rank = 2  # [batch, seq]; multiple choice takes [batch, choices, seq]
     input_layout = "[batch, seq_len]"
     add_pooling_layer = True
+    tokenizer = None
 
-    def __init__(self, config, attn_implementation: str | None = None, **kwargs):
+    def __init__(self, config, attn_implementation: str | None = None, tokenizer=None, **kwargs):
         super().__init__(**kwargs)
+        self.tokenizer = tokenizer
         keras_hooks.accept_nested_lists(self)  # nested lists of ids are accepted like arrays
         self.config = as_config(config)
         if attn_implementation is not None:  # HF's argument name; the config keeps (and saves) the choice
@@ -59,6 +66,13 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
         )
 
     # --- building and (de)serialisation ----------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if name == "tokenizer":  # a plain attribute: Keras neither tracks nor saves it
+            text_inputs.check_tokenizer(value)
+            object.__setattr__(self, name, value)
+            return
+        super().__setattr__(name, value)
+
     def build(self, input_shape=None, **shapes):
         """Creates every weight from the config; no forward pass needed (so big presets build cheaply)."""
         self.albert.build()
@@ -383,6 +397,9 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
         return x
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        if text_inputs.takes_text(x, validation_data):  # raw strings: tokenized and batched by length
+            return self.fit(**text_inputs.fit_arguments(self, x, y, *args, validation_data=validation_data,
+                                                        **kwargs))
         with validation.SourceChecks(self._check_batch) as sources:
             x = self._checked_data(x, y, sources)
             if isinstance(validation_data, (list, tuple)):
@@ -392,6 +409,8 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
             return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
+        if text_inputs.is_text(x):  # raw strings: tokenized and batched by length
+            return self.evaluate(**text_inputs.evaluate_arguments(self, x, y, *args, **kwargs))
         if ragged.is_ragged(x):  # rows of different lengths: batched and padded by the shape policy
             batch_size = args[0] if args else kwargs.pop("batch_size", None)
             x, y = ragged.evaluation_data(self, x, y, batch_size), None
@@ -400,6 +419,8 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
             return super().evaluate(self._checked_data(x, y, sources), y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
+        if text_inputs.is_text(x):  # raw strings: tokenized, sorted by length; outputs in input order
+            return text_inputs.predict(self, x, *args, **kwargs)
         if ragged.is_ragged(x):  # rows of different lengths: batched and padded by the shape policy
             return ragged.predict(self, x, args[0] if args else kwargs.get("batch_size"))
         if _rows(x) == 0:  # Keras' loop needs one batch at least; the model itself gives empty outputs

@@ -101,6 +101,25 @@ def _labels(labels, rows: dict, rank: int):
     return values, per_token
 
 
+def padded_batch(model, rows: dict, index, length: int, total: int | None = None) -> dict:
+    """The model inputs of rows `index` of `rows` ({name: list of id lists}), padded to `length` tokens and
+    (under XLA) to `total` rows: filler rows of padding that attend to their first token."""
+    rank = model.input_rank
+    total = len(index) if total is None else total
+    ids = [rows["input_ids"][i] for i in index]
+    if "attention_mask" in rows:
+        mask = [rows["attention_mask"][i] for i in index]
+    else:
+        mask = [[[1] * len(c) for c in row] if rank == 3 else [1] * len(row) for row in ids]
+    batch = {"input_ids": _pad(ids, length, rank, model.config.pad_token_id, np.int32, total),
+             "attention_mask": _pad(mask, length, rank, 0, np.int32, total)}
+    batch["attention_mask"][len(index):, ..., 0] = 1  # filler rows attend to one token, like a real row
+    if "token_type_ids" in rows:
+        types = [rows["token_type_ids"][i] for i in index]
+        batch["token_type_ids"] = _pad(types, length, rank, 0, np.int32, total)
+    return batch
+
+
 def _batches(model, rows: dict, batch_size: int | None, labels=None, per_token=False, pad_rows=True):
     """Yields (row indices, padded inputs, labels or None) per batch; `pad_rows`: under XLA, filler rows up
     to a power of two (their outputs are dropped; not for evaluation, where they would count)."""
@@ -110,17 +129,7 @@ def _batches(model, rows: dict, batch_size: int | None, labels=None, per_token=F
     fixed = shapes.lengths_for(model.config.max_position_embeddings, compiled=compiled)
     for index, length in shapes.sorted_batches(lengths, fixed, batch_size):
         total = shapes.padded_rows(len(index), batch_size) if compiled and pad_rows else len(index)
-        ids = [rows["input_ids"][i] for i in index]
-        if "attention_mask" in rows:
-            mask = [rows["attention_mask"][i] for i in index]
-        else:
-            mask = [[[1] * len(c) for c in row] if rank == 3 else [1] * len(row) for row in ids]
-        batch = {"input_ids": _pad(ids, length, rank, model.config.pad_token_id, np.int32, total),
-                 "attention_mask": _pad(mask, length, rank, 0, np.int32, total)}
-        batch["attention_mask"][len(index):, ..., 0] = 1  # filler rows attend to one token, like a real row
-        if "token_type_ids" in rows:
-            types = [rows["token_type_ids"][i] for i in index]
-            batch["token_type_ids"] = _pad(types, length, rank, 0, np.int32, total)
+        batch = padded_batch(model, rows, index, length, total)
         target = None
         if labels is not None:
             picked = [labels[i] for i in index]
@@ -132,11 +141,19 @@ def _batches(model, rows: dict, batch_size: int | None, labels=None, per_token=F
 
 
 def _sequence_axes(model, rows: dict) -> dict:
-    """Output name → the axes that run over the sequence (found symbolically, without computing)."""
-    shape = (None, len(rows["input_ids"][0]), None) if model.input_rank == 3 else (None, None)
-    spec = {name: keras.KerasTensor(shape, dtype="int32") for name in ("input_ids", "attention_mask", *rows)}
-    out = model.compute_output_spec(spec)
-    return {name: {a for a in range(1, len(t.shape)) if t.shape[a] is None} for name, t in out.items()}
+    """Output name → the axes that run over the sequence: those that change when the rows get one token
+    longer (found symbolically, without computing; concrete lengths, which every backend traces alike)."""
+    if not model.built:  # every weight from the config first: a symbolic call must not build half the model
+        model.build()
+
+    def spec(length):
+        shape = (1, len(rows["input_ids"][0]), length) if model.input_rank == 3 else (1, length)
+        names = ("input_ids", "attention_mask", *rows)
+        return model.compute_output_spec({name: keras.KerasTensor(shape, dtype="int32") for name in names})
+
+    short, longer = spec(2), spec(3)
+    return {name: {a for a in range(1, len(t.shape)) if t.shape[a] != longer[name].shape[a]}
+            for name, t in short.items()}
 
 
 def predict(model, x, batch_size: int | None = None) -> dict:
