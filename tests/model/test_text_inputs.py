@@ -94,8 +94,8 @@ def test_labels_by_name_by_id_multi_label_and_regression(tokenizer):
 def test_unknown_label_name_names_the_value_and_the_known_labels():
     model = text_classifier()
     model.compile(optimizer="adam")
-    with pytest.raises(ValueError, match=r"label 'postive' \(row 1\) is not in config.label2id; the known "
-                                         r"labels are \['negative', 'positive'\]"):
+    with pytest.raises(ValueError, match=r"label 'postive' \(row 1\) is not in config.label2id \(or id2label\); "
+                                         r"the known labels are \['negative', 'positive'\]"):
         model.fit(["a list", "a value"], ["negative", "postive"], verbose=0)
 
 

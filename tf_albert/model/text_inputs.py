@@ -17,7 +17,7 @@ as a `tf.data.Dataset` on TensorFlow (whose shapes say which dimensions vary). `
 length and gives its outputs back in input order (`tf_albert.model.ragged.predict`).
 
 Labels (`y`) for a head with one label per row (sequence classification): class ids, label names looked up
-in `config.label2id`, lists of names per row (multi-label: made multi-hot), multi-hot rows, or floats
+in `config.label2id` (or `config.id2label`), lists of names per row (multi-label: made multi-hot), multi-hot rows, or floats
 (regression). `sample_weight`, `class_weight`, `validation_split` and text `validation_data` work as with
 arrays. Other heads take raw text in `predict`; to train them, tokenize first (their labels are per token,
 per span or per choice).
@@ -174,7 +174,8 @@ def _label_id(name, row: int, label2id: dict) -> int:
     if name in label2id:
         return int(label2id[name])
     raise ValueError(
-        f"label {name!r} (row {row}) is not in config.label2id; the known labels are {sorted(label2id)}. "
+        f"label {name!r} (row {row}) is not in config.label2id (or id2label); the known labels are "
+        f"{sorted(label2id)}. "
         "Name the labels when creating the model, e.g. from_pretrained(..., id2label={0: 'negative', "
         "1: 'positive'}), or pass class ids"
     )
@@ -191,7 +192,9 @@ def labels(model, y, rows: int) -> np.ndarray:
     if len(values) != rows:
         raise ValueError(f"y has {len(values)} labels but x has {rows} texts")
     config = model.config
-    label2id = dict(config.label2id)
+    # config.label2id, and id2label's names too: `from_pretrained(folder, id2label=...)` keeps the folder's
+    # label2id (often HF's LABEL_0, LABEL_1), as HF's configs do
+    label2id = {**{name: i for i, name in config.id2label.items()}, **config.label2id}
     names = any(isinstance(v, str) for v in values)
     name_lists = any(isinstance(v, (list, tuple, set, frozenset)) and any(isinstance(s, str) for s in v)
                      for v in values)
