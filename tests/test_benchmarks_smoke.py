@@ -125,17 +125,52 @@ def test_deploy_table_ratios_and_mixed_batches():
     assert all(ids.shape[1] % 8 == 0 and mask[:, :1].all() for ids, mask in batches)
     assert bench_deploy.speed_batches("8x128")[0][0].shape == (8, 128)
 
-    def run(seconds, tokens=1024):
-        return {shape: {"times": [seconds], "tokens": tokens} for shape in bench_deploy.SHAPES}
+    def run(round_, seconds, load=1.5):
+        cells = {shape: {"times": [seconds], "p50": seconds, "tokens": 1024} for shape in bench_deploy.SHAPES}
+        return {**cells, "round": round_, "loadavg_before": load, "loadavg_after": load + 0.1}
 
-    report = {"speed": {"tflite_int8": [run(1.0)], "savedmodel": [run(2.0)], "hf_onnx_fp32": [run(4.0)],
-                        "hf_onnx_int8": [run(3.0)]},
-              "accuracy": {"tflite_int8": {"accuracy": 0.9, "agree_with_keras": 0.95}},
-              "sizes": {"tflite_int8": 11.8e6}}
+    # Per round: the reference's p50 / the system's; rounds 0-2 give 3.0, 1.5, 2.0 -> median 2.0, range 1.5-3.0.
+    report = {"speed": {"tflite_int8_static": [run(0, 1.0), run(1, 2.0, load=3.2), run(2, 1.5)],
+                        "hf_onnx_int8": [run(0, 3.0), run(1, 3.0), run(2, 3.0)]},
+              "accuracy": {"tflite_int8_static": bench_deploy.agreement([[1.0, 0.0], [0.0, 2.0]],
+                                                                        [[2.0, 0.0], [1.0, 1.0]])},
+              "sizes": {"tflite_int8_static": 11.8e6}, "loadavg_before": 1.4, "loadavg_after": 1.6}
     text = bench_deploy.table(report)
-    assert "| tf_albert TFLite int8 (dynamic range) | 1000 | 1024 | 1000 | 1024 | 1000 | 1024 | 11.8 | 0.900 | 0.950 |" \
-        in text
-    assert "| 8x128 | 2.00× (SavedModel (no XLA)) | 3.00× (TFLite int8 (dynamic range)) |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| tf_albert TFLite int8 (static) |"))
+    assert row.split(" | ")[1:] == ["1500", "1500", "1500", "2.00× [1.50–3.00]", "2.00× [1.50–3.00]",
+                                    "2.00× [1.50–3.00]", "11.8", "0.500", "0.8536 (0.7071) |"]
+    assert "1-minute load: 1.40 before, 1.50–3.30 during the rounds, 1.60 after" in text
+    assert "| HF PyTorch → ONNX → ORT int8 | 3000 | 3000 | 3000 | 1.00× [1.00–1.00]" in text
+
+
+def test_deploy_calibration_and_evaluation_sentences_differ():
+    from benchmarks import bench_deploy
+
+    held_out, labels = bench_deploy.polarity_held_out()
+    calibration = bench_deploy.polarity_calibration()
+    assert len(held_out) == len(labels) == 384 and len(calibration) == 300
+    assert not set(held_out) & set(calibration)
+
+
+def test_deploy_harness_runs_on_a_tiny_config(tmp_path):
+    # One round, tiny widths: a static-int8 export against the reference, each in its own process.
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    out = tmp_path / "deploy.json"
+    cmd = [sys.executable, "-m", "benchmarks.bench_deploy", "--config", "tiny", "--rounds", "1",
+           "--accuracy-model", "none", "--formats", "onnx_int8_static,hf_onnx_int8", "--out", str(tmp_path),
+           "--json", str(out)]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| tf_albert ONNX → ORT int8 (static) |" in proc.stdout
+    assert "1 interleaved round(s), a fresh process per system and round" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["rounds"] == 1 and set(data["speed"]) == {"onnx_int8_static", "hf_onnx_int8"}
+    for runs in data["speed"].values():
+        assert len(runs) == 1 and all(runs[0][s]["p50"] > 0 for s in ("1x128", "8x128", "mixed"))
+        assert runs[0]["loadavg_before"] >= 0
+    assert data["sizes"]["onnx_int8_static"] > 0
 
 
 def test_worker_process_gives_its_last_record_or_says_why_not():
