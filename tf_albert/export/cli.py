@@ -65,8 +65,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         help="version folder: an integer or 'next' (default)")
     parser.add_argument("--signatures", default=None,
                         help="comma-separated: ids,text (default: ids, plus text when a tokenizer is found)")
-    parser.add_argument("--tokenizer", help="folder or spiece.model for the text signature (default: the model "
-                                            "folder's spiece.model if present)")
+    parser.add_argument("--tokenizer", help="folder or spiece.model for the text signature or --calibration-data "
+                                            "(default: the model folder's spiece.model if present)")
     parser.add_argument("--max-length", type=int, help="fix the sequence length (static shapes)")
     parser.add_argument("--jit-compile", action="store_true", help="XLA-compile the serving functions")
     parser.add_argument("--top-k", type=int, default=5, help="labels/tokens returned by the text signature")
