@@ -5,12 +5,12 @@
   backend_suite.py (own-loss fit with and without `jit_compile`, a held-out toy task, checkpoint and `.keras`
   round trips, mixed_bfloat16, gradient checkpointing, the TensorFlow-only features' errors);
 * JAX data parallelism (`keras.distribution.DataParallel`) on 2 host devices against one device;
-* benchmarks/accelerator_check.py with its tiny CPU shapes, TensorFlow hidden.
+* benchmarks/accelerator_check.py with its tiny CPU shapes, TensorFlow hidden;
+* `tf-albert pretrain` on each backend: tests/backends/test_pretraining_backends.py.
 
 The test extra installs jax[cpu], torch and transformers; without them these tests skip.
 """
 
-import csv
 import importlib.util
 import json
 import os
@@ -18,7 +18,6 @@ import re
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from tests.helpers import REPO
@@ -114,46 +113,3 @@ def test_import_on_jax_does_not_import_installed_tensorflow():
     proc = _run(code, "jax", timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == "(1, 4, 99) False"
-
-
-def test_pretrain_on_accelerator_runs_on_cpu_without_tensorflow(tmp_path):
-    """tools/pretrain_on_accelerator.py (the JAX pretraining of the embedded model on a borrowed GPU) on
-    JAX's CPU, TensorFlow hidden: a time-budgeted run of tf-albert-tiny on a small corpus."""
-    _need("jax")
-    import random
-
-    rng = random.Random(0)
-    words = "the module returns a value from the list and the function reads a file of data".split()
-    docs = ["\n".join(" ".join(rng.choice(words) for _ in range(rng.randint(5, 12))).capitalize() + "."
-                      for _ in range(rng.randint(3, 8))) for _ in range(40)]
-    (tmp_path / "corpus.txt").write_text("\n\n".join(docs) + "\n", encoding="utf-8")
-    out = tmp_path / "run"
-    args = ["--corpus", str(tmp_path / "corpus.txt"), "--init-checkpoint", "tf-albert-tiny",
-            "--out", str(out),
-            "--train-seconds", "6", "--batch-size", "4", "--max-seq-length", "32",
-            "--max-predictions-per-seq", "5", "--steps-per-epoch", "2", "--learning-rate", "1e-3",
-            "--save-every", "2", "--workers", "1", "--seed", "1"]
-    code = (HIDE_TF_THEN + "import doctest, importlib.util, runpy\n"
-            "spec = importlib.util.spec_from_file_location('tool', 'tools/pretrain_on_accelerator.py')\n"
-            "tool = importlib.util.module_from_spec(spec); spec.loader.exec_module(tool)\n"
-            "print('doctests:', doctest.testmod(tool))\n"
-            f"sys.argv = ['pretrain_on_accelerator.py'] + {args!r}\n"
-            "runpy.run_path('tools/pretrain_on_accelerator.py', run_name='__main__')")
-    proc = _run(code, "jax", timeout=600)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
-    assert "doctests: TestResults(failed=0, attempted=1)" in proc.stdout  # rate_at's example
-    rows = list(csv.DictReader((out / "log.csv").open(encoding="utf-8")))
-    rates = [float(r["learning_rate"]) for r in rows]
-    # the compile epoch runs at rate 0; then warm-up to at most the peak and linear decay in time
-    assert rates[0] == 0 and len(rows) >= 4, rows
-    assert all(0 <= r <= 1e-3 for r in rates) and max(rates) > 0.5e-3 and rates[-1] < max(rates), rates
-    run = json.loads((out / "run.json").read_text())
-    assert run["steps"] == 2 * len(rows) and run["examples"] == 4 * run["steps"]
-    assert run["tensorflow_imported"] is False
-
-    from tf_albert import AlbertForPreTraining
-
-    before = AlbertForPreTraining.from_pretrained("tf-albert-tiny")
-    after = AlbertForPreTraining.from_pretrained(str(out / "model"))
-    changed = [not np.allclose(a, b) for a, b in zip(before.get_weights(), after.get_weights())]
-    assert sum(changed) > len(changed) // 2  # it trained: most weights moved

@@ -250,31 +250,38 @@ def test_write_read_and_resume_tfrecords(tmp_path):
 
 
 def test_in_memory_passes_are_the_tfrecords_examples(tmp_path):
-    """tools/pretrain_on_accelerator.py streams `iter_examples` passes without TensorFlow; they must be the
-    examples that `write_pretraining_data` writes for the same seed and duplicate."""
+    """`tf-albert pretrain --data memory` (the default on JAX and PyTorch) makes its examples in memory
+    (`PretrainingExamples`): pass k must be TFRecord duplicate k (its shards in order) for the same settings,
+    and the held-out examples those of eval.tfrecord."""
     from tf_albert.tokenization import AlbertTokenizer
+    from tf_albert.training.pretraining_batches import PretrainingExamples
 
     tok = AlbertTokenizer.from_pretrained(FIXTURE_TOKENIZER)
     corpus = _corpus(tmp_path)
     config = P.PretrainingDataConfig(
-        max_seq_length=32, max_predictions_per_seq=6, dupe_factor=2, num_shards=1, eval_fraction=0.2, seed=3
+        max_seq_length=32, max_predictions_per_seq=6, dupe_factor=2, num_shards=2, eval_fraction=0.2, seed=3
     )
     P.write_pretraining_data(str(corpus), tok, str(tmp_path / "d"), config, log=lambda *_: None)
+    examples = PretrainingExamples.from_corpus(str(corpus), tok, config)
     text = P.read_documents(P.corpus_files(str(corpus)))
-    train, held_out = P.split_documents(text, config.eval_fraction)
-    assert train and held_out and sorted(train + held_out) == list(range(len(text)))
-    documents, masker = P.tokenize_documents(tok, text), P.masker_for(tok, config)
+    assert examples.train and examples.held_out
+    assert sorted(examples.train + examples.held_out) == list(range(len(text)))
     import tensorflow as tf
 
-    for dupe in range(2):
-        rows = list(P.iter_examples(documents, train, dupe, 0, config, tok, masker))
-        path = str(tmp_path / "d" / f"train-{dupe:03d}-00000.tfrecord")
-        records = [tf.train.Example.FromString(r.numpy()) for r in tf.data.TFRecordDataset(path)]
-        assert len(rows) == len(records) > 0
-        for row, record in zip(rows, records):
+    def records(*names):
+        paths = [str(tmp_path / "d" / name) for name in names]
+        return [tf.train.Example.FromString(r.numpy()) for p in paths for r in tf.data.TFRecordDataset(p)]
+
+    passes = [(examples.train_pass(dupe), records(f"train-{dupe:03d}-00000.tfrecord",
+                                                  f"train-{dupe:03d}-00001.tfrecord")) for dupe in range(2)]
+    passes.append((examples.held_out_examples(), records("eval.tfrecord")))
+    for arrays, recs in passes:
+        assert len(arrays["input_ids"]) == len(recs) > 0
+        for i, record in enumerate(recs):
             for name in P.FEATURE_NAMES:
                 got = list(record.features.feature[name].int64_list.value)
-                assert got == np.ravel(row[name]).tolist(), name
+                assert got == np.ravel(arrays[name][i]).tolist(), name
+    assert not np.array_equal(passes[0][0]["input_ids"][:5], examples.train_pass(2)["input_ids"][:5])  # fresh
 
 
 def test_eval_documents_never_reach_training_files(tmp_path):

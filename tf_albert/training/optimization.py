@@ -133,7 +133,7 @@ def create_optimizer(
         learning_rate: float. Peak learning rate, reached at the end of the warm-up.
         num_train_steps: int. Total optimizer steps; the rate decays to `end_learning_rate` there. None:
             no schedule, the rate is Keras' variable `optimizer.learning_rate`, held at `learning_rate`
-            until a caller assigns another (tools/pretrain_on_accelerator.py sets it from elapsed time).
+            until a caller assigns another (`pretrain(train_seconds=...)` sets it from elapsed time).
         num_warmup_steps: int. Linear warm-up steps.
         weight_decay: float. Decoupled weight decay rate (0 disables it).
         end_learning_rate, power: of the polynomial decay (power 1 is linear).

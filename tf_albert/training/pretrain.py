@@ -1,20 +1,26 @@
 """ALBERT pretraining: SentencePiece training, data, LAMB, a resumable `fit`, held-out MLM/SOP accuracy.
 
 `pretrain(corpus, output_dir)` does everything a fresh start needs and continues an interrupted run when
-called again with the same arguments:
+called again with the same arguments, on any Keras backend (TensorFlow, JAX, PyTorch; no TensorFlow needed
+off the TensorFlow backend):
 
-1. tokenizer: `--spm` when given, else a SentencePiece unigram model trained on the corpus with ALBERT's
-   settings (`<pad>` 0, `<unk>` 1, control symbols `[CLS]` 2, `[SEP]` 3, `[MASK]` 4, lower-cased text);
-2. data: TFRecords of SOP pairs with n-gram masking (`pretraining_data`), written once;
-3. model: `AlbertForPreTraining` whose MLM head runs only at the masked positions;
-4. training: LAMB with linear warm-up and polynomial decay, weight decay without LayerNorm and biases,
-   `BackupAndRestore` each epoch, `TerminateOnNaN`, a CSV log and the latest weights;
+1. tokenizer: `--spm` when given, else the `--init-checkpoint` model's own, else a SentencePiece unigram model
+   trained on the corpus with ALBERT's settings (`<pad>` 0, `<unk>` 1, control symbols `[CLS]` 2, `[SEP]` 3,
+   `[MASK]` 4, lower-cased text);
+2. data: SOP pairs with n-gram masking (`pretraining_data`), either written once as TFRecords and read by
+   tf.data (`data="tfrecords"`, the TensorFlow default) or made in memory and fed as numpy batches through a
+   `keras.utils.PyDataset` (`data="memory"`, the default on JAX and PyTorch; `pretraining_batches`): for a
+   seed the same examples;
+3. model: `AlbertForPreTraining` whose MLM head runs only at the masked positions, float32 or mixed precision;
+4. training: LAMB with linear warm-up and decay over a number of steps, or over a time budget
+   (`train_seconds`, `pretrain_run.TimeBudget`), weight decay without LayerNorm and biases,
+   `BackupAndRestore` each epoch, `TerminateOnNaN`, a CSV log, the latest weights and, every `save_every`
+   seconds, the model folder;
 5. evaluation on held-out documents (MLM and SOP accuracy) and the final model folder.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -24,16 +30,16 @@ import time
 
 import numpy as np
 
-from tf_albert.model.config import AlbertConfig
 from tf_albert.model.losses import IGNORE_INDEX
 from tf_albert.model.modeling import AlbertForPreTraining
 from tf_albert.tokenization.tokenizer import AlbertTokenizer, preprocess_text
-from tf_albert.training.batching import parse_length_buckets
-from tf_albert.training.callbacks import fit_in_run_folder, last_epoch_weights
-from tf_albert.training.command import add_run_arguments, run_command, run_options
+from tf_albert.training.command import run_command
 from tf_albert.training.distribute import is_chief, strategy_scope
 from tf_albert.training.metrics import MaskedAccuracy
 from tf_albert.training.optimization import create_optimizer
+from tf_albert.training.pretrain_options import build_parser, pretrain_arguments
+from tf_albert.training.pretrain_run import BUDGET_FILE, SaveEvery, TimeBudget, fit_pretraining
+from tf_albert.training.pretraining_batches import PretrainingBatches, PretrainingExamples
 from tf_albert.training.pretraining_data import (
     PretrainingDataConfig,
     corpus_files,
@@ -42,25 +48,18 @@ from tf_albert.training.pretraining_data import (
     read_manifest,
     write_pretraining_data,
 )
-from tf_albert.utils.backends import import_tensorflow
-
-#: The embedded tf-albert-tiny architecture (vocab_size comes from the tokenizer).
-TINY_CONFIG = dict(
-    embedding_size=128,
-    hidden_size=256,
-    num_attention_heads=4,
-    intermediate_size=1024,
-    num_hidden_layers=6,
-    num_hidden_groups=1,
-    inner_group_num=1,
-    max_position_embeddings=256,
-    hidden_act="gelu_new",
-    hidden_dropout_prob=0.0,
-    attention_probs_dropout_prob=0.0,
+from tf_albert.training.pretraining_setup import (
+    SMALL_CONFIG,
+    TINY_CONFIG,
+    has_tokenizer,
+    model_folder,
+    pretraining_config,
+    resolve_config,
+    start_from,
+    wait_for,
 )
-#: tf-albert-small: wider than TINY_CONFIG (H 384), with 512 positions; about 16 MB with a 16k vocabulary.
-SMALL_CONFIG = dict(TINY_CONFIG, hidden_size=384, num_attention_heads=6, intermediate_size=1536,
-                    max_position_embeddings=512)
+from tf_albert.utils.backends import accelerator, backend, import_tensorflow
+
 
 #: ALBERT's `spm_train` settings (its README), plus lower-casing done before training. SentencePiece reads
 #: the symbol list as CSV, so the double quote is written as a quoted field: `""""`.
@@ -136,50 +135,65 @@ def train_sentencepiece(
     return output_dir
 
 
-def resolve_config(config=None, vocab_size: int | None = None, overrides: dict | None = None):
-    """An `AlbertConfig` from None (the tiny default), "tiny" / "small" (the embedded models'
-    architectures), a preset name, a config.json or a model folder.
-
-    >>> small = resolve_config("small", vocab_size=16000)
-    >>> small.hidden_size, small.max_position_embeddings, resolve_config(None, vocab_size=6000).hidden_size
-    (384, 512, 256)
-    """
-    if config is None or config in ("tiny", "small"):
-        base = AlbertConfig(**(SMALL_CONFIG if config == "small" else TINY_CONFIG))
-    elif isinstance(config, AlbertConfig):
-        base = config
-    elif isinstance(config, dict):
-        base = AlbertConfig(**config)
+def pretraining_tokenizer(corpus, output_dir: str, *, spm=None, init_checkpoint=None, vocab_size: int = 8000,
+                          seed: int = 0, chief: bool = True, log=print) -> AlbertTokenizer:
+    """The run's tokenizer: `spm` when given, else the `init_checkpoint` model's own when it has one, else
+    `output_dir/tokenizer/` (trained on the corpus by the chief the first time; the other workers wait)."""
+    init_folder = model_folder(init_checkpoint)
+    if spm is not None:
+        tokenizer = AlbertTokenizer.from_pretrained(spm)
+    elif init_folder is not None and has_tokenizer(init_folder):
+        tokenizer = AlbertTokenizer.from_pretrained(init_folder)
+        log(f"tokenizer: {init_folder}'s")
     else:
-        base = AlbertConfig.from_pretrained(config)
-    extra = dict(overrides or {})
-    if vocab_size is not None:
-        extra["vocab_size"] = vocab_size
-    return base.copy(**extra) if extra else base
+        tok_dir = os.path.join(output_dir, "tokenizer")
+        spiece = os.path.join(tok_dir, "spiece.model")
+        if not os.path.exists(spiece):
+            if chief:
+                train_sentencepiece(corpus, tok_dir, vocab_size=vocab_size, seed=seed, log=log)
+            else:
+                wait_for(lambda: os.path.exists(spiece), "the chief's tokenizer", log)
+        tokenizer = AlbertTokenizer.from_pretrained(tok_dir)
+    expected = {"<pad>": 0, "<unk>": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}
+    got = {t: tokenizer.convert_tokens_to_ids(t) for t in expected}
+    if got != expected:
+        log(f"note: the tokenizer's special ids are {got} (ALBERT's are {expected})")
+    return tokenizer
 
 
 def evaluate_pretraining(model, dataset, steps: int | None = None) -> dict:
     """Held-out MLM accuracy (over masked positions) and SOP accuracy, with their losses.
+
+    Args:
+        model: an `AlbertForPreTraining`.
+        dataset: `(features, labels)` batches: a tf.data dataset (`pretraining_dataset(split="eval")`), a
+            `PretrainingBatches(split="eval")` or any iterable of numpy batches.
+        steps: batches to evaluate (None: all).
 
     Example:
     >>> eval_ds = pretraining_dataset("data/", 64, split="eval", repeat=False)  # doctest: +SKIP
     >>> evaluate_pretraining(model, eval_ds)  # doctest: +SKIP
     {'mlm_accuracy': ..., 'sop_accuracy': ..., 'mlm_loss': ..., 'sop_loss': ..., 'examples': ...}
     """
-    tf = import_tensorflow("tf.data")
+    import keras
 
-    @tf.function(autograph=False)
-    def step(x):
+    def logits(x):
         out = model(x, training=False)
         return out["prediction_logits"], out["sop_logits"]
 
+    if backend() == "tensorflow":
+        logits = import_tensorflow("tf.data").function(logits, autograph=False)
+    if isinstance(dataset, keras.utils.PyDataset):
+        batches = dataset
+        dataset = (batches[i] for i in range(len(batches)))
     mlm_hit = mlm_n = sop_hit = n = 0
     mlm_nll = sop_nll = 0.0
     for i, (x, y) in enumerate(dataset):
         if steps is not None and i >= steps:
             break
-        mlm_logits, sop_logits = (t.numpy().astype(np.float64) for t in step(x))
-        labels, sop = y["labels"].numpy(), y["sentence_order_label"].numpy().reshape(-1)
+        mlm_logits, sop_logits = (keras.ops.convert_to_numpy(t).astype(np.float64) for t in logits(x))
+        labels = keras.ops.convert_to_numpy(y["labels"])
+        sop = keras.ops.convert_to_numpy(y["sentence_order_label"]).reshape(-1)
         counted = labels != IGNORE_INDEX
         safe = np.where(counted, labels, 0)
         mlm_logp = mlm_logits - _logsumexp(mlm_logits)
@@ -235,20 +249,29 @@ def pretrain(
     eval_steps: int | None = None,
     save_formats=("safetensors", "h5"),
     length_buckets=None,
+    train_seconds: float | None = None,
+    warmup_fraction: float = 0.1,
+    save_every: float | None = None,
+    dtype: str | None = None,
+    data: str = "auto",
+    workers="auto",
     verbose="auto",
     log=print,
 ) -> dict:
-    """Pretrains ALBERT on a text corpus (MLM + SOP); rerun with the same arguments to resume.
+    """Pretrains ALBERT on a text corpus (MLM + SOP) on any Keras backend; rerun the same call to resume.
 
     Args:
         corpus: folder of `*.txt` files (one sentence per line, empty line between documents), a file or
             a list of them.
-        output_dir: gets `tokenizer/`, `data/`, `backup/`, `checkpoints/latest.weights.h5`, `log.csv`,
+        output_dir: gets `tokenizer/` (a trained one), `data/` (TFRecords), `backup/`,
+            `checkpoints/latest.weights.h5`, `log.csv`, `budget.json` (a time budget's seconds spent),
             `model/` (the final model + tokenizer) and `results.json`. Under multi-worker training it must
             be a folder every worker sees; the chief writes tokenizer, data and model, the others wait.
-        spm: a SentencePiece model file or tokenizer folder; None trains one (`vocab_size` pieces).
-        config: None (the tiny default `TINY_CONFIG`), a preset name, config.json or model folder;
-            `vocab_size` is always the tokenizer's. `config_overrides`: fields to change.
+        spm: a SentencePiece model file or tokenizer folder; None: the tokenizer of `init_checkpoint` when it
+            has one, else one trained on the corpus (`vocab_size` pieces).
+        config: None (the `init_checkpoint` model's architecture, else the tiny default `TINY_CONFIG`),
+            "tiny", "small", a preset name, config.json or model folder; `vocab_size` is always the
+            tokenizer's. `config_overrides`: fields to change.
         init_checkpoint: the weights the run starts from instead of random ones (Google ALBERT's
             `--init_checkpoint`), of the same architecture: a model folder or embedded name (e.g. the
             distributional embeddings of `tools/distributional_init.py`), or an earlier run's output folder
@@ -259,13 +282,24 @@ def pretrain(
         num_train_steps, steps_per_epoch: optimizer steps in total and per epoch (a backup per epoch).
         learning_rate, warmup_steps, weight_decay: LAMB with linear warm-up (default 10 % of the steps)
             and linear decay to 0; no weight decay on LayerNorm and biases.
-        jit_compile: XLA-compile the training step; None: only when a GPU or TPU is present (on 2 CPU
-            cores XLA ran the pretraining step 0.88-1.20x as fast as without it: docs/performance.md).
-        strategy: a `tf.distribute.Strategy` (see `tf_albert.training.distribute`); None for the default.
+        jit_compile: XLA-compile the training step; None: only on a GPU or TPU and where the backend
+            compiles with XLA (TensorFlow, JAX; on 2 CPU cores XLA ran the pretraining step 0.88-1.20x as
+            fast as without it: docs/performance.md).
+        strategy: a `tf.distribute.Strategy` (TensorFlow; see `tf_albert.training.distribute`).
         eval_steps: batches of held-out data to evaluate (None: all).
         save_formats: weight files of the final model folder ("safetensors", "h5").
         length_buckets: None (batches of max_seq_length, one static shape) or "auto" / a list of lengths:
             each batch cut to the shortest that holds its longest row (see `pretraining_dataset`).
+        train_seconds: train for this many seconds instead of `num_train_steps` (which is then ignored): the
+            rate warms up over `warmup_fraction` of the time and decays linearly to 0 at its end, set from
+            the elapsed share at every epoch start; each sitting's first epoch (compilation) is not counted.
+        save_every: write the model folder every this many seconds (at an epoch end), as well as at the end.
+        dtype: the compute dtype policy: None / "float32", "mixed_bfloat16" or "mixed_float16" (float32
+            weights either way).
+        data: "tfrecords" (written once, read by tf.data: TensorFlow only), "memory" (made in memory, fed as
+            numpy batches: any backend, no files) or "auto" (TFRecords on the TensorFlow backend).
+        workers: processes making in-memory passes ahead (0: none; "auto": up to 8 where the machine has at
+            least 4 cores).
 
     Returns:
         dict with the held-out `mlm_accuracy`, `sop_accuracy`, losses, steps and wall time.
@@ -275,144 +309,136 @@ def pretrain(
     >>> results["mlm_accuracy"], results["sop_accuracy"]  # doctest: +SKIP
     """
     import keras
-    tf = import_tensorflow("tf.data")
 
     start_time = time.time()
     if not isinstance(num_train_steps, int) or num_train_steps < 1:
         raise ValueError(f"num_train_steps must be a positive int, got {num_train_steps!r}")
     if not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
         raise ValueError(f"steps_per_epoch must be a positive int, got {steps_per_epoch!r}")
+    for name, value in (("train_seconds", train_seconds), ("save_every", save_every)):
+        if value is not None and not value > 0:
+            raise ValueError(f"{name} must be > 0 seconds, got {value!r}")
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(str(d) for d in DTYPES)}, got {dtype!r}")
+    data = ("tfrecords" if backend() == "tensorflow" else "memory") if data == "auto" else data
+    if data not in ("tfrecords", "memory"):
+        raise ValueError(f"data must be 'auto', 'tfrecords' or 'memory', got {data!r}")
+    if data == "tfrecords":
+        import_tensorflow("tf.data")
     os.makedirs(output_dir, exist_ok=True)
     data_config = data_config or PretrainingDataConfig()
+    chief = is_chief()  # under multi-worker training the chief writes tokenizer, data and model
 
-    # 1. tokenizer (under multi-worker training the chief writes tokenizer and data, the others wait)
-    chief = is_chief()
-    tok_dir = os.path.join(output_dir, "tokenizer")
-    if spm is not None:
-        tokenizer = AlbertTokenizer.from_pretrained(spm)
-    else:
-        spiece = os.path.join(tok_dir, "spiece.model")
-        if not os.path.exists(spiece):
-            if chief:
-                train_sentencepiece(corpus, tok_dir, vocab_size=vocab_size, seed=seed, log=log)
-            else:
-                _wait_for(lambda: os.path.exists(spiece), "the chief's tokenizer", log)
-        tokenizer = AlbertTokenizer.from_pretrained(tok_dir)
-    expected = {"<pad>": 0, "<unk>": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}
-    got = {t: tokenizer.convert_tokens_to_ids(t) for t in expected}
-    if got != expected:
-        log(f"note: the tokenizer's special ids are {got} (ALBERT's are {expected})")
+    # 1. tokenizer
+    tokenizer = pretraining_tokenizer(corpus, output_dir, spm=spm, init_checkpoint=init_checkpoint,
+                                      vocab_size=vocab_size, seed=seed, chief=chief, log=log)
 
-    # 2. data
+    # 2. data: TFRecords read by tf.data, or made in memory (worker processes fork here, before any model)
     data_dir = os.path.join(output_dir, "data")
-    if chief:
-        manifest = write_pretraining_data(corpus, tokenizer, data_dir, data_config, log=log)
+    if data == "tfrecords":
+        if chief:
+            manifest = write_pretraining_data(corpus, tokenizer, data_dir, data_config, log=log)
+        else:
+            wait_for(lambda: _complete(data_dir), "the chief's pretraining data", log)
+            manifest = read_manifest(data_dir)
+        log(f"data: {manifest['num_train_examples']} training and {manifest['num_eval_examples']} held-out "
+            "examples (TFRecords)")
+        train_data = pretraining_dataset(data_dir, batch_size, seed=seed, length_buckets=length_buckets)
     else:
-        _wait_for(lambda: _complete(data_dir), "the chief's pretraining data", log)
-        manifest = read_manifest(data_dir)
-    log(
-        f"data: {manifest['num_train_examples']} training and {manifest['num_eval_examples']} "
-        "held-out examples"
-    )
+        examples = PretrainingExamples.from_corpus(corpus, tokenizer, data_config)
+        if workers == "auto":
+            workers = min(8, os.cpu_count() - 2) if (os.cpu_count() or 1) >= 4 else 0
+        train_data = PretrainingBatches(examples, batch_size, seed=seed, length_buckets=length_buckets,
+                                        workers=workers)
+        log(f"data: {len(examples.train)} training and {len(examples.held_out)} held-out documents, examples "
+            f"made in memory ({workers} worker processes)")
 
-    # 3. model and optimizer
-    model_config = resolve_config(config, vocab_size=len(tokenizer), overrides=config_overrides)
-    if data_config.max_seq_length > model_config.max_position_embeddings:
-        raise ValueError(
-            f"max_seq_length {data_config.max_seq_length} exceeds max_position_embeddings "
-            f"{model_config.max_position_embeddings}"
-        )
-    keras.utils.set_random_seed(seed)
-    if jit_compile is None:
-        jit_compile = has_accelerator()
-    warmup = int(round(0.1 * num_train_steps)) if warmup_steps is None else warmup_steps
-    with strategy_scope(strategy):
-        model = AlbertForPreTraining(model_config)
-        model.build()
-        if init_checkpoint is not None:
-            start_from(model, init_checkpoint)
-            log(f"initial weights: {init_checkpoint}")
-        optimizer = create_optimizer(
-            "lamb",
-            learning_rate=learning_rate,
-            num_train_steps=num_train_steps,
-            num_warmup_steps=warmup,
-            weight_decay=weight_decay,
-        )
-        model.compile(
-            optimizer=optimizer, metrics=[MaskedAccuracy(name="mlm_accuracy")], jit_compile=jit_compile
-        )
-    log(
-        f"model: {model.count_params():,} parameters; {num_train_steps} steps of {batch_size} "
-        f"(warm-up {warmup}), LAMB lr {learning_rate}"
-    )
-
-    # 4. training
-    epochs = math.ceil(num_train_steps / steps_per_epoch)
-    train_ds = pretraining_dataset(data_dir, batch_size, seed=seed, length_buckets=length_buckets)
-    fit_in_run_folder(
-        model,
-        train_ds,
-        output_dir,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        chief=chief,
-        verbose=verbose,
-    )
-    train_seconds = time.time() - start_time
-
-    # 5. held-out evaluation and the final model
-    results = {
-        "steps": epochs * steps_per_epoch,
-        "batch_size": batch_size,
-        "max_seq_length": data_config.max_seq_length,
-        "parameters": int(model.count_params()),
-        "train_examples": manifest["num_train_examples"],
-    }
-    if manifest["num_eval_examples"]:
-        eval_ds = pretraining_dataset(
-            data_dir, batch_size, split="eval", shuffle=False, repeat=False, drop_remainder=False,
-            length_buckets=length_buckets,
-        )
-        results.update(evaluate_pretraining(model, eval_ds, eval_steps))
-        log(
-            f"held-out: MLM accuracy {results['mlm_accuracy']:.4f}, "
-            f"SOP accuracy {results['sop_accuracy']:.4f}"
-        )
-    results["wall_seconds_this_run"] = round(train_seconds, 1)
-    if chief:
+    try:
+        # 3. model and optimizer
+        model_config = pretraining_config(config, init_checkpoint, len(tokenizer), config_overrides)
+        if data_config.max_seq_length > model_config.max_position_embeddings:
+            raise ValueError(f"max_seq_length {data_config.max_seq_length} exceeds max_position_embeddings "
+                             f"{model_config.max_position_embeddings}")
         # Positions beyond the pretraining length are untrained: make that the tokenizer's default limit.
         tokenizer.model_max_length = min(data_config.max_seq_length, model_config.max_position_embeddings)
-        save_model_folder(model, tokenizer, os.path.join(output_dir, "model"), formats=save_formats)
+        keras.utils.set_random_seed(seed)
+        if jit_compile is None:
+            jit_compile = has_accelerator() and backend() != "torch"  # XLA where the backend has it
+        warmup = int(round(0.1 * num_train_steps)) if warmup_steps is None else warmup_steps
+        policy = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(dtype or "float32")
+        try:
+            with strategy_scope(strategy):
+                model = AlbertForPreTraining(model_config)
+                model.build()
+                if init_checkpoint is not None:
+                    start_from(model, init_checkpoint)
+                    log(f"initial weights: {init_checkpoint}")
+                optimizer = create_optimizer("lamb", learning_rate=learning_rate,
+                                             num_train_steps=None if train_seconds else num_train_steps,
+                                             num_warmup_steps=0 if train_seconds else warmup,
+                                             weight_decay=weight_decay)
+                model.compile(optimizer=optimizer, metrics=[MaskedAccuracy(name="mlm_accuracy")],
+                              jit_compile=jit_compile)
+        finally:
+            keras.config.set_dtype_policy(policy)
+        schedule = (f"a {train_seconds:g} s budget (warm-up {warmup_fraction:.0%})" if train_seconds
+                    else f"{num_train_steps} steps (warm-up {warmup})")
+        log(f"model: {model.count_params():,} parameters on {backend()} ({accelerator()}, "
+            f"{dtype or 'float32'}, XLA {'on' if jit_compile else 'off'}); {schedule} of {batch_size}, "
+            f"LAMB lr {learning_rate}")
+
+        # 4. training
+        def save(trained):
+            save_model_folder(trained, tokenizer, os.path.join(output_dir, "model"), formats=save_formats)
+
+        budget = None
+        if train_seconds:
+            budget = TimeBudget(train_seconds, learning_rate, warmup_fraction,
+                                state_path=os.path.join(output_dir, BUDGET_FILE), writer=chief)
+        epochs = 10**9 if train_seconds else math.ceil(num_train_steps / steps_per_epoch)
+        callbacks = [SaveEvery(save_every, save)] if save_every and chief else []
+        done = fit_pretraining(model, train_data, output_dir, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                               chief=chief, callbacks=callbacks, budget=budget, verbose=verbose)
+        train_seconds_run = time.time() - start_time
+
+        # 5. held-out evaluation and the final model
+        results = {
+            "steps": done * steps_per_epoch,
+            "batch_size": batch_size,
+            "max_seq_length": data_config.max_seq_length,
+            "parameters": int(model.count_params()),
+            "backend": backend(),
+            "data": data,
+        }
+        if budget is not None:
+            results["budget_seconds_spent"] = round(budget.spent(), 1)
+        eval_data = None
+        if data == "tfrecords":
+            results["train_examples"] = manifest["num_train_examples"]
+            if manifest["num_eval_examples"]:
+                eval_data = pretraining_dataset(data_dir, batch_size, split="eval", shuffle=False,
+                                                repeat=False, drop_remainder=False,
+                                                length_buckets=length_buckets)
+        elif examples.held_out:
+            eval_data = PretrainingBatches(examples, batch_size, split="eval", length_buckets=length_buckets)
+        if eval_data is not None:
+            results.update(evaluate_pretraining(model, eval_data, eval_steps))
+            log(f"held-out: MLM accuracy {results['mlm_accuracy']:.4f}, "
+                f"SOP accuracy {results['sop_accuracy']:.4f}")
+    finally:
+        if data == "memory":
+            train_data.close()
+    results["wall_seconds_this_run"] = round(train_seconds_run, 1)
+    if chief:
+        save(model)
         with open(os.path.join(output_dir, "results.json"), "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2)
-    del tf
     return results
 
 
-def start_from(model, init_checkpoint) -> None:
-    """Sets `model`'s weights to those of `init_checkpoint`, which must have its shapes: a model folder (or
-    embedded name), or the output folder of an earlier `pretrain`, finished or stopped, whose last finished
-    epoch's weights (`checkpoints/latest.weights.h5`) it takes."""
-    last_epoch = last_epoch_weights(init_checkpoint)
-    if os.path.isfile(last_epoch):
-        try:
-            model.load_weights(last_epoch)
-        except ValueError as e:
-            _misfit(init_checkpoint, " ".join(str(e).split()).split(" List of objects")[0])
-        return
-    init = AlbertForPreTraining.from_pretrained(init_checkpoint, strict=True)
-    if len(model.weights) != len(init.weights):
-        _misfit(init_checkpoint, f"{len(init.weights)} weights, the model has {len(model.weights)}")
-    for a, b in zip(model.weights, init.weights):
-        if tuple(a.shape) != tuple(b.shape):
-            _misfit(init_checkpoint, f"{a.path}: {tuple(a.shape)} vs {tuple(b.shape)}")
-    model.set_weights(init.get_weights())
-
-
-def _misfit(init_checkpoint, what: str) -> None:
-    raise ValueError(f"init_checkpoint {init_checkpoint!r} does not fit the model being trained ({what}): "
-                     "it must have the same architecture and vocabulary")
+#: `pretrain(dtype=...)` values: the compute dtype policy (weights stay float32).
+DTYPES = (None, "float32", "mixed_bfloat16", "mixed_float16")
 
 
 def _complete(data_dir: str) -> bool:
@@ -423,141 +449,23 @@ def _complete(data_dir: str) -> bool:
         return False
 
 
-def _wait_for(ready, what: str, log, timeout: float = 6 * 3600, every: float = 5.0) -> None:
-    deadline = time.time() + timeout
-    log(f"waiting for {what}")
-    while not ready():
-        if time.time() > deadline:
-            raise TimeoutError(f"gave up waiting for {what} after {timeout:.0f}s")
-        time.sleep(every)
-
-
 def has_accelerator() -> bool:
-    """True when TensorFlow sees a GPU or TPU."""
-    tf = import_tensorflow("tf.data")
-
-    return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
-
-
-# === Command line ===
-def _override(text: str):
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    try:
-        return key, json.loads(value)
-    except ValueError:
-        return key, value
-
-
-def build_parser(prog: str = "tf-albert pretrain") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=prog,
-        description="Pretrain ALBERT (masked LM with n-gram masking + sentence-order prediction, LAMB) on a "
-        "plain-text corpus. Rerun the same command to resume after an interruption.",
-        epilog="Corpus format: UTF-8 *.txt files, one sentence per line, an empty line between documents.\n"
-        "Example:\n  tf-albert pretrain --corpus corpus/ --out runs/tiny --num-train-steps 2000 "
-        "--batch-size 64",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--corpus", required=True, help="folder of *.txt files, or a text file")
-    p.add_argument("--out", required=True, help="output folder (tokenizer, data, backups, log, final model)")
-    p.add_argument("--spm", help="SentencePiece model or tokenizer folder; default: train one on the corpus")
-    p.add_argument("--init-checkpoint", help="model folder to start from instead of random weights (same "
-                   "architecture), e.g. from tools/distributional_init.py, or an earlier --out folder (its "
-                   "last finished epoch's weights, also of a stopped run)")
-    p.add_argument(
-        "--vocab-size", type=int, default=8000, help="pieces of a trained tokenizer (default 8000)"
-    )
-    p.add_argument(
-        "--config",
-        help="'tiny' (the default: E128 H256, 4 heads, 6 shared layers), 'small' (H384, 6 heads, 512 "
-        "positions), a preset name, config.json or model folder",
-    )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        type=_override,
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field, e.g. --set num_hidden_layers=12 (repeatable)",
-    )
-    d = PretrainingDataConfig()
-    p.add_argument("--max-seq-length", type=int, default=d.max_seq_length)
-    p.add_argument("--max-predictions-per-seq", type=int, default=d.max_predictions_per_seq)
-    p.add_argument("--masked-lm-prob", type=float, default=d.masked_lm_prob)
-    p.add_argument("--max-ngram", type=int, default=d.max_ngram, help="longest masked n-gram (P(n) ∝ 1/n)")
-    p.add_argument("--short-seq-prob", type=float, default=d.short_seq_prob)
-    p.add_argument(
-        "--dupe-factor", type=int, default=d.dupe_factor, help="passes over the corpus, new masks each"
-    )
-    p.add_argument("--eval-fraction", type=float, default=d.eval_fraction, help="held-out share of documents")
-    p.add_argument("--num-shards", type=int, default=d.num_shards, help="TFRecord files per pass")
-    p.add_argument("--batch-size", type=int, default=64, help="global batch size")
-    p.add_argument("--num-train-steps", type=int, default=10000)
-    p.add_argument("--steps-per-epoch", type=int, default=200, help="steps between backups")
-    p.add_argument("--learning-rate", type=float, default=2e-3, help="LAMB peak learning rate")
-    p.add_argument("--warmup-steps", type=int, help="linear warm-up steps (default 10%% of the steps)")
-    p.add_argument("--weight-decay", type=float, default=0.01)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eval-steps", type=int, help="held-out batches to evaluate (default: all)")
-    p.add_argument("--length-buckets", type=parse_length_buckets, default=None,
-                   help="'none' (default: every batch max-seq-length long), 'auto' (each batch cut to the "
-                   "shortest of 8, 16, 24, 32, 48, 64, 96, 128, ... holding its longest row) or a list")
-    p.add_argument(
-        "--save-formats",
-        default="safetensors,h5",
-        help="weight files of the final model: safetensors, h5 or both (default both)",
-    )
-    add_run_arguments(p)
-    return p
+    """True when the Keras backend computes on a GPU or TPU."""
+    return accelerator() != "cpu"
 
 
 def pretrain_main(argv=None) -> int:
     """`tf-albert pretrain`: returns the exit status (0 ok, 1 failed, 2 bad arguments)."""
     args = build_parser().parse_args(argv)
-
-    def train():
-        data_config = PretrainingDataConfig(
-            max_seq_length=args.max_seq_length,
-            max_predictions_per_seq=args.max_predictions_per_seq,
-            masked_lm_prob=args.masked_lm_prob,
-            max_ngram=args.max_ngram,
-            short_seq_prob=args.short_seq_prob,
-            dupe_factor=args.dupe_factor,
-            eval_fraction=args.eval_fraction,
-            num_shards=args.num_shards,
-            seed=args.seed,
-        )
-        return pretrain(
-            args.corpus,
-            args.out,
-            spm=args.spm,
-            config=args.config,
-            config_overrides=dict(args.overrides),
-            init_checkpoint=args.init_checkpoint,
-            vocab_size=args.vocab_size,
-            data_config=data_config,
-            batch_size=args.batch_size,
-            num_train_steps=args.num_train_steps,
-            steps_per_epoch=args.steps_per_epoch,
-            learning_rate=args.learning_rate,
-            warmup_steps=args.warmup_steps,
-            weight_decay=args.weight_decay,
-            seed=args.seed,
-            eval_steps=args.eval_steps,
-            save_formats=tuple(f for f in args.save_formats.split(",") if f),
-            length_buckets=args.length_buckets,
-            **run_options(args),
-        )
-
-    return run_command("pretrain", train)
+    return run_command("pretrain", lambda: pretrain(**pretrain_arguments(args)))
 
 
 __all__ = [
     "TINY_CONFIG",
     "SMALL_CONFIG",
+    "SPM_SETTINGS",
+    "resolve_config",
+    "build_parser",
     "train_sentencepiece",
     "pretrain",
     "evaluate_pretraining",

@@ -418,8 +418,8 @@ def _tokenizer_fingerprint(tokenizer) -> str:
 def iter_examples(documents, indices, dupe: int, shard: int, config, tokenizer, masker):
     """The examples of one pass (`dupe`) over the tokenized `documents` at `indices` (one `shard` of them):
     sentence-order pairs in a shuffled order, each masked by `masker` (`make_example` dicts). A function of
-    `config.seed`, `dupe` and `shard`: TFRecords (`write_pretraining_data`) and in-memory streams
-    (tools/pretrain_on_accelerator.py) get the same examples."""
+    `config.seed`, `dupe` and `shard`: TFRecords (`write_pretraining_data`) and in-memory passes
+    (`pretraining_batches`) get the same examples."""
     rng = random.Random(config.seed * 1_000_003 + dupe * 10_007 + shard)
     order = list(indices)
     rng.shuffle(order)
