@@ -1,4 +1,4 @@
-"""Which rows make a batch, and the length it is padded to: the batches of a fine-tuning dataset as `tf.data`.
+"""Which rows make a batch, and the length it is padded to: the batches of a fine-tuning dataset (numpy).
 
 `padded_lengths(...)` gives every row the length it is padded to (the shape policy of
 `tf_albert.utils.shapes`: a few fitted lengths, or the row's own length rounded up); a batch is padded to
@@ -13,8 +13,9 @@ orders:
   (random batches within a length) with the full batches of HF's `LengthGroupedSampler`: every row once per
   epoch, one short batch at most, and the same few batch shapes in every epoch.
 
-Every order depends only on `seed` (and the epoch), so a resumed run sees the batches an uninterrupted one
-would have.
+Every order depends only on `seed` and the epoch, so a resumed run sees the batches an uninterrupted one
+would have. Pure Python + numpy: `tf_albert.training.batches` turns these indices into padded numpy batches,
+which a `keras.utils.PyDataset` feeds on any backend and tf.data on TensorFlow.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import argparse
 import numpy as np
 
 from tf_albert.utils import shapes
-from tf_albert.utils.backends import import_tensorflow
 
 #: `length_buckets` values: "auto" (fitted lengths), an int (that many fitted lengths), a list of lengths,
 #: or None (each batch padded to its longest row, rounded up to `pad_to_multiple_of`).
@@ -122,6 +122,24 @@ def streamed_lengths(length_buckets, max_length: int) -> tuple[int, ...] | None:
     return lengths if lengths[-1] >= max_length else (*lengths, max_length)
 
 
+def grouped_sizes(padded, *, batch_size: int | None = 32, max_tokens: int | None = None,
+                  drop_remainder: bool = False) -> np.ndarray:
+    """The row counts of a length-grouped epoch's batches, longest padded length first (the same in every
+    epoch: they depend on how many rows each padded length holds, not on which).
+
+    >>> grouped_sizes([8, 32, 8, 32, 8], batch_size=2).tolist()
+    [2, 2, 1]
+    """
+    padded = np.asarray(padded, np.int64)
+    plan = shapes.grouped_batches(padded, sorted(set(padded.tolist())),
+                                  batch_size=None if max_tokens else batch_size, max_tokens=max_tokens,
+                                  drop_remainder=drop_remainder)
+    if not plan:
+        raise ValueError(f"no full batch: {len(padded)} rows, batch_size {batch_size} and "
+                         "drop_remainder=True")
+    return np.array([size for size, _ in plan], np.int64)
+
+
 def index_batches(
     padded,
     *,
@@ -129,47 +147,45 @@ def index_batches(
     max_tokens: int | None = None,
     shuffle: bool = False,
     group_by_length: bool = False,
-    seed: int = 0,
+    seed: int | None = 0,
+    epoch: int = 0,
     drop_remainder: bool = False,
-):
-    """`tf.data` of int64 row-index vectors, one per batch (see the module docstring for the orders).
+    sizes=None,
+) -> list[np.ndarray]:
+    """Epoch `epoch`'s batches of row indices (int64 arrays; see the module docstring for the orders).
 
-    `max_tokens` (length-grouped only) replaces `batch_size`: a batch padded to length L holds
-    max(1, max_tokens // L) rows.
+    The one definition of which rows make a batch: the numpy batches (`tf_albert.training.batches`) and
+    through them both feeders (a `keras.utils.PyDataset`, tf.data) use it. A shuffled order depends only on
+    `seed` and `epoch` (numpy's `default_rng([seed, epoch])`). `max_tokens` (length-grouped only) replaces
+    `batch_size`: a batch padded to length L holds max(1, max_tokens // L) rows. `sizes` is
+    `grouped_sizes(...)` when the caller has it already.
 
     Example:
-    >>> ds = index_batches([8, 32, 8, 32, 8], batch_size=2, group_by_length=True)
-    >>> [b.numpy().tolist() for b in ds]
+    >>> [b.tolist() for b in index_batches([8, 32, 8, 32, 8], batch_size=2, group_by_length=True)]
     [[1, 3], [0, 2], [4]]
+    >>> [b.tolist() for b in index_batches([8, 8, 8], batch_size=2)]
+    [[0, 1], [2]]
     """
-    tf = import_tensorflow("tf.data")
-
     padded = np.asarray(padded, np.int64)
     n = len(padded)
     if max_tokens is not None and not group_by_length:
         raise ValueError("max_tokens batches rows of similar length together: it needs group_by_length=True")
-    rows = tf.data.Dataset.range(n)
+    rng = None
     if shuffle:
-        rows = rows.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        rng = np.random.default_rng(None if seed is None else [int(seed) % 2**63, int(epoch)])
+    rows = rng.permutation(n) if shuffle else np.arange(n)
     if not group_by_length:
-        return rows.batch(batch_size, drop_remainder=drop_remainder)
-    rows_per_batch = None if max_tokens else batch_size
-    plan = shapes.grouped_batches(padded, sorted(set(padded.tolist())), batch_size=rows_per_batch,
-                                  max_tokens=max_tokens, drop_remainder=drop_remainder)
-    if not plan:
-        raise ValueError(f"no full batch: {n} rows, batch_size {batch_size} and drop_remainder=True")
-    sizes = tf.constant([size for size, _ in plan], tf.int64)
-    used = sum(size for size, _ in plan)
-    longest_first = tf.constant(-padded)
-    order = tf.data.Dataset.range(len(plan))
+        batches = [rows[start:start + batch_size] for start in range(0, n, batch_size)]
+        if drop_remainder and batches and len(batches[-1]) < batch_size:
+            batches.pop()
+        if not batches:
+            raise ValueError(f"no full batch: {n} rows, batch_size {batch_size} and drop_remainder=True")
+        return batches
+    if sizes is None:
+        sizes = grouped_sizes(padded, batch_size=batch_size, max_tokens=max_tokens,
+                              drop_remainder=drop_remainder)
+    grouped = rows[np.argsort(-padded[rows], kind="stable")]  # longest first, random among equal lengths
+    batches = np.split(grouped[:int(np.sum(sizes))], np.cumsum(sizes)[:-1])
     if shuffle:
-        batch_seed = None if seed is None else seed + 1  # not the rows' seed: an independent order
-        order = order.shuffle(len(plan), seed=batch_seed, reshuffle_each_iteration=True)
-
-    def cut(permutation, batch_order):
-        grouped = tf.gather(permutation, tf.argsort(tf.gather(longest_first, permutation), stable=True))
-        batches = tf.RaggedTensor.from_row_lengths(grouped[:used], sizes, validate=False)
-        return tf.gather(batches, batch_order)
-
-    ds = tf.data.Dataset.zip((rows.batch(n), order.batch(len(plan)))).map(cut).unbatch()
-    return ds.apply(tf.data.experimental.assert_cardinality(len(plan)))
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches

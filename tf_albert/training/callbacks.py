@@ -1,8 +1,8 @@
 """Fault-tolerant training: `BackupAndRestore` that never backs up a diverged model, a NaN stop with a clear
 message, and `fit_resumable`, which continues a killed run with exactly the batches it would have seen.
 
-How resuming works: the training data is one endless stream whose order depends only on its seed (see the
-datasets). Every epoch takes `steps_per_epoch` batches from it. At each epoch end the model weights, the
+How resuming works: the training data is one endless stream whose order depends only on its seed (see
+`tf_albert.training.batches`). Every epoch takes `steps_per_epoch` batches from it. At each epoch end the model weights, the
 optimizer state and the epoch number are backed up. A restarted run reads the epoch number, skips the
 `epoch * steps_per_epoch` batches already trained on, restores the weights and continues with the same
 batches, so its losses equal those of a run that was never interrupted. A kill mid-epoch loses only the
@@ -20,6 +20,8 @@ import sys
 
 import keras
 
+from tf_albert.training.batches import Batches
+from tf_albert.training.datasets import feed
 from tf_albert.utils.backends import import_tensorflow
 from tf_albert.utils.fileio import write_file_atomically
 
@@ -81,7 +83,8 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     """Keras' `BackupAndRestore` (weights + optimizer state + epoch, saved at epoch ends), plus:
 
     * the random state of the model's layers (dropout seeds), which Keras' weight files leave out, so a
-      resumed run draws the same dropout masks as one that was never stopped;
+      resumed run draws the same dropout masks as one that was never stopped — and on PyTorch, whose Keras
+      dropout draws from torch's global generator, that generator's state (CPU and CUDA);
     * no backup of a model whose epoch ended with a non-finite loss, and the backup is kept when training
       stopped early that way (so a rerun resumes from the last good epoch).
     """
@@ -95,6 +98,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         )
         self._diverged = False
         self._rng_path = os.path.join(backup_dir, RNG_STATE)
+        self._torch_state = None
 
     def _seed_states(self):
         return [v for v in self.model.variables if "seed_generator" in v.path]
@@ -103,6 +107,8 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         super()._save_model()
         states = self._seed_states()
         saved = {"epoch": self._current_epoch, "states": [keras.ops.convert_to_numpy(v).tolist() for v in states]}
+        if keras.backend.backend() == "torch":
+            saved["torch"] = _torch_rng_state()
         write_file_atomically(self._rng_path, json.dumps(saved))
 
     def on_train_begin(self, logs=None):
@@ -115,6 +121,16 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         if saved.get("epoch") == backed_up_epoch(self.backup_dir) and len(saved["states"]) == len(states):
             for v, value in zip(states, saved["states"]):
                 v.assign(keras.ops.convert_to_tensor(value, dtype=v.dtype))
+            if keras.backend.backend() == "torch" and saved.get("torch"):
+                # set at the first step: starting to read the data draws from torch's generator, and the
+                # uninterrupted run read on without a new start
+                self._torch_state = saved["torch"]
+
+    def on_train_batch_begin(self, batch, logs=None):
+        super().on_train_batch_begin(batch, logs)
+        if self._torch_state is not None:
+            _set_torch_rng_state(self._torch_state)
+            self._torch_state = None
 
     def on_train_batch_end(self, batch, logs=None):
         if not _finite((logs or {}).get("loss")):
@@ -131,6 +147,23 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     def on_train_end(self, logs=None):
         if not self._diverged:
             super().on_train_end(logs)
+
+
+def _torch_rng_state() -> dict:
+    import torch
+
+    state = {"cpu": torch.get_rng_state().tolist()}
+    if torch.cuda.is_available():
+        state["cuda"] = [s.tolist() for s in torch.cuda.get_rng_state_all()]
+    return state
+
+
+def _set_torch_rng_state(state: dict) -> None:
+    import torch
+
+    torch.set_rng_state(torch.tensor(state["cpu"], dtype=torch.uint8))
+    if state.get("cuda") and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all([torch.tensor(s, dtype=torch.uint8) for s in state["cuda"]])
 
 
 def backed_up_epoch(backup_dir: str) -> int:
@@ -171,9 +204,11 @@ def fit_resumable(
 
     Args:
         model: a compiled Keras model.
-        dataset: a `tf.data.Dataset` of batches whose order depends only on its seed. A finite dataset is
-            one epoch (it is repeated, `steps_per_epoch` defaults to its length); an endless one needs
-            `steps_per_epoch`.
+        dataset: a dataset of `tf_albert.training` (a builder's or `make_dataset`'s: tf.data or a
+            `keras.utils.PyDataset`, any backend), trained on as the endless stream of its batches; or, on
+            TensorFlow, any `tf.data.Dataset` of batches whose order depends only on its seed. A finite
+            dataset is one epoch (it is repeated, `steps_per_epoch` defaults to its length); an endless one
+            needs `steps_per_epoch`.
         epochs: total epochs, counting those done before an interruption.
         backup_dir: folder of the backup (created; kept after training so a finished run is not redone).
         steps_per_epoch: batches per epoch.
@@ -189,23 +224,29 @@ def fit_resumable(
     Example:
     >>> history = fit_resumable(model, train_ds, epochs=3, backup_dir="out/backup")  # doctest: +SKIP
     """
-    tf = import_tensorflow("tf.data")
-
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    cardinality = int(dataset.cardinality())
-    if steps_per_epoch is None:
-        if cardinality < 0:
-            raise ValueError("the dataset is endless or of unknown length: give steps_per_epoch")
-        steps_per_epoch = cardinality
-    if not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
-        raise ValueError(f"steps_per_epoch must be a positive int, got {steps_per_epoch!r}")
-    if cardinality != tf.data.INFINITE_CARDINALITY:
-        dataset = dataset.repeat()
     backup_dir = _worker_backup_dir(backup_dir)
     done = backed_up_epoch(backup_dir)
-    if done:
-        dataset = dataset.skip(done * steps_per_epoch)
+    batches = getattr(dataset, "batches", None)
+    if isinstance(batches, Batches):  # tf_albert.training's datasets, on any backend and with either feeder
+        steps_per_epoch = batches.steps if steps_per_epoch is None else steps_per_epoch
+        _check_steps(steps_per_epoch)
+        # the endless stream of batches, from the first one the backup has not trained on
+        dataset = feed(batches, dataset.feeder, start=done * steps_per_epoch, endless=True)
+    else:
+        tf = import_tensorflow("tf.data")
+
+        cardinality = int(dataset.cardinality())
+        if steps_per_epoch is None:
+            if cardinality < 0:
+                raise ValueError("the dataset is endless or of unknown length: give steps_per_epoch")
+            steps_per_epoch = cardinality
+        _check_steps(steps_per_epoch)
+        if cardinality != tf.data.INFINITE_CARDINALITY:
+            dataset = dataset.repeat()
+        if done:
+            dataset = dataset.skip(done * steps_per_epoch)
     if not model.built:
         model.build()
     nan_stop = TerminateOnNaN()
@@ -223,6 +264,11 @@ def fit_resumable(
     if nan_stop.message:
         raise TrainingDivergedError(nan_stop.message)
     return history
+
+
+def _check_steps(steps_per_epoch) -> None:
+    if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch must be a positive int, got {steps_per_epoch!r}")
 
 
 # === The run folder's identity ===

@@ -1,9 +1,10 @@
-"""Fine-tuning data: lists of texts and labels → `tf.data` pipelines that `model.fit` takes as they are.
+"""Fine-tuning data: lists of texts and labels → datasets that `model.fit` takes as they are, on any backend.
 
-Every builder tokenizes once (Python, `AlbertTokenizer`), then returns a `tf.data.Dataset` of
-`(features, labels)` batches — or `features` alone when there are no labels — that is shuffled (when
-asked, with a seed), padded per batch to its longest row (or to `max_length` with `pad_to_max_length=True`
-for TPUs/XLA), and prefetched:
+Every builder tokenizes once (Python, `AlbertTokenizer`), then returns the batches of `(features, labels)` —
+or `features` alone when there are no labels — shuffled (when asked, with a seed), grouped by length and
+padded under the shape policy (`tf_albert.training.batches`: numpy, one definition), fed as a
+`tf.data.Dataset` on TensorFlow and as a `keras.utils.PyDataset` on JAX and PyTorch (`feeder=`; the same
+batches either way):
 
 * `classification_dataset`: single texts or pairs → `labels` [B] (int; float for regression, multi-hot
   [B, num_labels] for multi-label);
@@ -18,14 +19,16 @@ Reading CSV/TSV/JSONL/JSON/SQuAD files into rows is `tf_albert.training.data_fil
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Mapping, Sequence
 
+import keras
 import numpy as np
 
 from tf_albert.model.losses import IGNORE_INDEX
 from tf_albert.tasks import TRAINING_TASKS
-from tf_albert.training.batching import index_batches, padded_lengths
-from tf_albert.utils.backends import import_tensorflow
+from tf_albert.training.batches import Batches, BatchDataset
+from tf_albert.utils.backends import import_tensorflow, require_tensorflow
 
 #: The training tasks (the kinds of labelled data), from the one task vocabulary.
 TASKS = TRAINING_TASKS
@@ -210,142 +213,102 @@ def encode_multiple_choice(tokenizer, contexts, choices, questions=None, max_len
     return {k: [v[i * n : (i + 1) * n] for i in range(len(contexts))] for k, v in flat.items()}
 
 
-# === tf.data ===
-def _ragged(rows, dtype):
-    tf = import_tensorflow("tf.data")
-
-    lengths = np.array([len(r) for r in rows], np.int64)
-    flat = np.concatenate([np.asarray(r, dtype) for r in rows]) if len(rows) else np.zeros([0], dtype)
-    return tf.RaggedTensor.from_row_lengths(flat, lengths)
+# === Feeders: one data path (numpy batches), two ways to feed it ===
+#: How the batches reach `fit`: "auto" (tf.data on the TensorFlow backend, else a PyDataset), "tf.data"
+#: (needs TensorFlow installed; also feeds JAX / PyTorch models) or "py_dataset" (`batches.BatchDataset`,
+#: any backend).
+FEEDERS = ("auto", "tf.data", "py_dataset")
 
 
-def make_dataset(
-    features: Mapping[str, list],
-    labels=None,
-    *,
-    batch_size: int = 32,
-    shuffle: bool = False,
-    seed: int = 0,
-    pad_token_id: int = 0,
-    label_pad_value=IGNORE_INDEX,
-    max_length: int | None = None,
-    pad_to_max_length: bool = False,
-    pad_to_multiple_of: int | None = None,
-    drop_remainder: bool = False,
-    num_choices: int | None = None,
-    per_token_labels: bool = False,
-    group_by_length: bool | None = None,
-    length_buckets="auto",
-    max_tokens: int | None = None,
-):
-    """`tf.data` of encoded examples: batches of rows (length-grouped when shuffled), padded, prefetched.
+def feed(batches: Batches, feeder: str = "auto", *, start: int = 0, endless: bool = False):
+    """`batches` as a dataset for `fit`: a `tf.data.Dataset` or a `keras.utils.PyDataset` (`BatchDataset`),
+    the same batches either way.
+
+    One epoch per pass (a new order each pass when shuffled), or with `endless=True` the endless stream from
+    batch `start` on (`fit_resumable`). The dataset carries the batches' `length_buckets`, `row_lengths`,
+    `padded_lengths`, `order`, and `batches` and `feeder` themselves.
+
+    Example:
+    >>> batches = Batches({"input_ids": [[2, 7, 3], [2, 3]]}, [1, 0], batch_size=2)
+    >>> x, y = next(iter(feed(batches, "py_dataset")))
+    >>> x["input_ids"].tolist(), y.tolist()
+    ([[2, 7, 3], [2, 3, 0]], [1, 0])
+    """
+    if feeder not in FEEDERS:
+        raise ValueError(f"feeder must be one of {FEEDERS}, got {feeder!r}")
+    if feeder == "auto":
+        feeder = "tf.data" if keras.backend.backend() == "tensorflow" else "py_dataset"
+    if feeder == "py_dataset":
+        ds = BatchDataset(batches, start=start, endless=endless)
+    else:
+        ds = _tf_dataset(batches, start=start, endless=endless)
+    ds.batches, ds.feeder = batches, feeder
+    for name in ("length_buckets", "row_lengths", "padded_lengths", "order"):
+        setattr(ds, name, getattr(batches, name))
+    return ds
+
+
+def _tensorflow():
+    """TensorFlow for tf.data: on its own backend, or installed beside JAX / PyTorch."""
+    if keras.backend.backend() == "tensorflow":
+        return import_tensorflow("tf.data")
+    try:
+        import tensorflow as tf
+    except ImportError:
+        require_tensorflow("tf.data")  # raises BackendError, which says what to use instead
+        raise
+    return tf
+
+
+def _tf_dataset(batches: Batches, *, start: int, endless: bool):
+    """tf.data over the numpy batches (`from_generator`), prefetched in the background."""
+    tf = _tensorflow()
+
+    def spec(tree):
+        if isinstance(tree, dict):
+            return {k: spec(v) for k, v in tree.items()}
+        shape, dtype = tree
+        return tf.TensorSpec(shape, dtype)
+
+    signature = batches.signature()
+    signature = (spec(signature[0]), spec(signature[1])) if isinstance(signature, tuple) else spec(signature)
+    if endless:
+        def make():
+            return batches.stream(start)
+        cardinality = tf.data.INFINITE_CARDINALITY
+    else:
+        passes = itertools.count()  # each pass over the dataset (each `iter`) is the next epoch
+
+        def make():
+            return (batches.batch(rows) for rows in batches.epoch(next(passes)))
+        cardinality = batches.steps
+    ds = tf.data.Dataset.from_generator(make, output_signature=signature)
+    return ds.apply(tf.data.experimental.assert_cardinality(cardinality)).prefetch(tf.data.AUTOTUNE)
+
+
+def make_dataset(features: Mapping[str, list], labels=None, *, feeder: str = "auto", **options):
+    """Encoded examples as a dataset for `fit`: batches of rows (length-grouped when shuffled), padded,
+    prefetched; tf.data on TensorFlow, a `keras.utils.PyDataset` on JAX and PyTorch (`feeder`), the same
+    batches either way.
 
     Args:
         features: {name: list of token lists} (`input_ids`, `token_type_ids`, `attention_mask`); for
             multiple choice, lists of per-choice token lists.
-        labels: None; a list of scalars (class ids / floats); a list of equal-length vectors (multi-hot);
-            a list of per-token lists (`per_token_labels=True`; padded with `label_pad_value`); or a dict
-            of such lists.
-        batch_size: global batch size.
-        shuffle, seed: a new order each epoch that depends only on `seed`.
-        group_by_length: batch rows of similar length together (default: when shuffling). Each epoch the
-            rows are shuffled, ordered by padded length, cut into batches and the batches shuffled
-            (`tf_albert.training.batching`); without shuffling, rows are sorted by length (the dataset's
-            `order` attribute says which row each position holds).
-        length_buckets: the lengths batches are padded to: an int (that many lengths that pad these rows
-            least, `shapes.fit_lengths`), a list of lengths, or None: each batch padded to its longest row
-            (rounded up to `pad_to_multiple_of`). "auto" (the default): 5 fitted lengths when grouping by
-            length — with the one short batch at most 6 shapes for an XLA-compiled step — else None.
-        max_tokens: with length grouping, batches of max_tokens // L rows at padded length L instead of
-            `batch_size` rows (steady memory and step time).
-        pad_to_max_length: pad every batch to `max_length` (one static shape, for TPUs).
-        pad_to_multiple_of: padded lengths are multiples of this.
-        drop_remainder: drop the short batch (static batch dimension).
+        labels: None, a list or a dict of lists (see `batches.Batches`).
+        feeder: "auto" (tf.data on the TensorFlow backend, else a PyDataset), "tf.data" or "py_dataset".
+        **options: `batch_size`, `shuffle`, `seed`, `group_by_length`, `length_buckets`, `max_tokens`,
+            `pad_to_max_length`, `pad_to_multiple_of`, `drop_remainder`, `max_length`, `pad_token_id`,
+            `label_pad_value`, `num_choices`, `per_token_labels`: how rows become batches, documented in
+            `tf_albert.training.batches.Batches`.
 
     Example:
     >>> rows = [[2, 7, 3], [2, 7, 7, 7, 7, 3], [2, 3], [2, 7, 7, 7, 7, 7, 7, 3]]
     >>> features = {"input_ids": rows, "attention_mask": [[1] * len(r) for r in rows]}
     >>> ds = make_dataset(features, [0, 1, 0, 1], batch_size=2, group_by_length=True, length_buckets=[4, 8])
-    >>> [(x["input_ids"].shape.as_list(), y.numpy().tolist()) for x, y in ds]
-    [([2, 8], [1, 1]), ([2, 4], [0, 0])]
+    >>> [(tuple(x["input_ids"].shape), np.asarray(y).tolist()) for x, y in ds]
+    [((2, 8), [1, 1]), ((2, 4), [0, 0])]
     """
-    tf = import_tensorflow("tf.data")
-
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if pad_to_max_length and not max_length:
-        raise ValueError("pad_to_max_length needs max_length")
-    if max_tokens is not None and (isinstance(max_tokens, bool) or max_tokens < 1
-                                   or not isinstance(max_tokens, (int, np.integer))):
-        raise ValueError(f"max_tokens must be a positive int, got {max_tokens!r}")
-    names = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in features]
-    n = len(features["input_ids"])
-    if n == 0:
-        raise ValueError("no examples to build a dataset from")
-    if group_by_length is None:
-        group_by_length = bool(shuffle) and not pad_to_max_length
-    if isinstance(length_buckets, str) and length_buckets == "auto" and not group_by_length:
-        length_buckets = None  # in order or plainly shuffled: each batch padded to its longest row
-    if max_tokens is not None and not group_by_length:
-        raise ValueError("max_tokens needs group_by_length=True (rows of one length share a batch)")
-    row_lengths = [max(len(c) for c in ex) if num_choices else len(ex) for ex in features["input_ids"]]
-    row_padded, fixed = padded_lengths(
-        row_lengths, length_buckets=length_buckets, pad_to_multiple_of=pad_to_multiple_of,
-        max_length=max_length, pad_to_max_length=pad_to_max_length,
-    )
-    tensors, pad_values = {}, {}
-    for k in names:
-        rows = features[k]
-        if num_choices:
-            rows = [c for ex in rows for c in ex]  # one row per choice, regrouped per example below
-        tensors[k] = _ragged(rows, np.int32)
-        if num_choices:
-            tensors[k] = tf.RaggedTensor.from_uniform_row_length(tensors[k], num_choices)
-        pad_values[k] = np.int32(pad_token_id if k == "input_ids" else 0)
-    label_struct = None
-    if labels is not None:
-        label_dict = labels if isinstance(labels, Mapping) else {"labels": labels}
-        label_struct = {}
-        for k, v in label_dict.items():
-            if len(v) != n:
-                raise ValueError(f"{k} has {len(v)} entries for {n} examples")
-            if per_token_labels and k == "labels":
-                label_struct[k] = ("ragged", _ragged(v, np.int32))
-            else:
-                arr = np.asarray(v)
-                arr = arr.astype(np.float32) if arr.dtype.kind == "f" else arr.astype(np.int32)
-                label_struct[k] = ("dense", tf.constant(arr))
-
-    padded_table = tf.constant(row_padded, tf.int64)
-    static_rows = batch_size if drop_remainder and max_tokens is None else None
-    static_length = fixed[0] if fixed is not None and len(fixed) == 1 else None
-
-    def pad(ragged, index, length, value):
-        choices = [num_choices] if ragged.ragged_rank == 2 else []  # multiple choice: [rows, choices, length]
-        shape = tf.stack([tf.size(index, out_type=tf.int64), *choices, length])
-        dense = tf.gather(ragged, index).to_tensor(default_value=value, shape=shape)
-        return tf.ensure_shape(dense, [static_rows, *choices, static_length])
-
-    def batch(index):
-        length = tf.reduce_max(tf.gather(padded_table, index))
-        x = {k: pad(t, index, length, pad_values[k]) for k, t in tensors.items()}
-        if label_struct is None:
-            return x
-        y, label_pad = {}, np.int32(label_pad_value)
-        for k, (kind, t) in label_struct.items():
-            y[k] = tf.gather(t, index) if kind == "dense" else pad(t, index, length, label_pad)
-        return x, (y["labels"] if list(y) == ["labels"] else y)
-
-    index = index_batches(row_padded, batch_size=batch_size, max_tokens=max_tokens, shuffle=shuffle,
-                          group_by_length=group_by_length, seed=seed, drop_remainder=drop_remainder)
-    ds = index.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
-    ds.length_buckets = fixed
-    ds.row_lengths, ds.padded_lengths = np.asarray(row_lengths), row_padded
-    # The row each position of an unshuffled dataset holds (sorted by length when grouped).
-    ds.order = None
-    if not shuffle:
-        ds.order = np.argsort(-row_padded, kind="stable") if group_by_length else np.arange(n)
-    return ds
+    return feed(Batches(features, labels, **options), feeder)
 
 
 # === Builders per head ===
@@ -369,18 +332,19 @@ def classification_dataset(
         labels: class labels (ints, or strings mapped by `label2id`/sorted order); floats for
             `problem_type="regression"`; lists of class labels per example for "multi_label_classification".
         max_length: truncation length.
-        **dataset_kwargs: `batch_size`, `shuffle`, `seed`, `pad_to_max_length`, `pad_to_multiple_of`,
-            `drop_remainder` (see `make_dataset`).
+        **dataset_kwargs: `feeder`, `batch_size`, `shuffle`, `seed`, `group_by_length`, `length_buckets`,
+            `pad_to_max_length`, `pad_to_multiple_of`, `drop_remainder` (see `make_dataset`).
 
     Returns:
-        A `tf.data.Dataset`; its `label2id` attribute maps label names to ids (classification).
+        A `tf.data.Dataset` on TensorFlow, else a `keras.utils.PyDataset` (`feeder=` picks); its `label2id`
+        attribute maps label names to ids (classification).
 
     Example:
     >>> from tf_albert.tokenization.tokenizer import AlbertTokenizer
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
     >>> ds = classification_dataset(tok, ["good film", "bad film", "a fine one"], [1, 0, 1], batch_size=2)
     >>> x, y = next(iter(ds))
-    >>> sorted(x), y.numpy().tolist()
+    >>> sorted(x), np.asarray(y).tolist()
     (['attention_mask', 'input_ids', 'token_type_ids'], [1, 0])
     """
     features = encode_classification(tokenizer, texts, text_pairs, max_length)
@@ -483,8 +447,8 @@ def multiple_choice_dataset(
     >>> tok = AlbertTokenizer.from_pretrained("tests/fixtures/tokenizer")
     >>> ds = multiple_choice_dataset(tok, ["The sky is"], [["blue.", "a fish."]], [0])
     >>> x, y = next(iter(ds))
-    >>> x["input_ids"].shape[:2], y.numpy().tolist()
-    (TensorShape([1, 2]), [0])
+    >>> tuple(x["input_ids"].shape[:2]), np.asarray(y).tolist()
+    ((1, 2), [0])
     """
     enc = encode_multiple_choice(tokenizer, contexts, choices, questions, max_length)
     num_choices = len(enc["input_ids"][0])

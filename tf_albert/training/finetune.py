@@ -28,9 +28,9 @@ from tf_albert.training import qa as Q
 from tf_albert.training.batching import for_compiler, parse_length_buckets
 from tf_albert.training.callbacks import claim_run_folder, file_digest, fit_in_run_folder
 from tf_albert.training.command import add_run_arguments, run_command, run_options
-from tf_albert.training.distribute import is_chief, strategy_scope
+from tf_albert.training.distribute import check_strategy, is_chief, strategy_scope
 from tf_albert.training.optimization import create_optimizer
-from tf_albert.training.pretrain import has_accelerator
+from tf_albert.utils.backends import accelerator, backend
 
 #: training task → model class name (the one task vocabulary's table).
 TASK_MODELS = TRAINING_MODEL_CLASS_NAMES
@@ -79,15 +79,18 @@ def build_dataset(
     group_by_length: bool = True,
     length_buckets="auto",
     max_tokens: int | None = None,
+    feeder: str = "auto",
 ):
     """The dataset of one split for `task`, plus what evaluation needs (label2id, gold labels, QA windows).
 
     Training data is shuffled and (`group_by_length`) batched by length, with `max_tokens` if given;
     evaluation data is sorted by length (question answering keeps its windows in order) in batches of
-    `batch_size`. Both pad to `length_buckets` (see `datasets.make_dataset`)."""
+    `batch_size`. Both pad to `length_buckets` (see `datasets.make_dataset`); `feeder` picks tf.data or a
+    `keras.utils.PyDataset` ("auto": tf.data on TensorFlow, else the PyDataset)."""
     training_task(task)
     c = dict(columns or {})
-    kw = dict(batch_size=batch_size, shuffle=training, seed=seed, pad_to_multiple_of=pad_to_multiple_of,
+    kw = dict(feeder=feeder, batch_size=batch_size, shuffle=training, seed=seed,
+              pad_to_multiple_of=pad_to_multiple_of,
               group_by_length=group_by_length and (training or task != "question_answering"),
               length_buckets=length_buckets, max_tokens=max_tokens if training else None)
     if task == "question_answering":
@@ -205,6 +208,7 @@ def finetune(
     group_by_length: bool = True,
     length_buckets="auto",
     max_tokens: int | None = None,
+    feeder: str = "auto",
     verbose="auto",
     log=print,
     overwrite: bool = False,
@@ -224,13 +228,17 @@ def finetune(
         max_length, doc_stride, max_query_length: tokenization (doc_stride/max_query_length: QA windows).
         columns: {"text", "text_pair", "label", "question", "choices"} column names when not the defaults.
         label_names: the class names in id order (default: sorted labels of the training data).
-        strategy: a `tf.distribute.Strategy`; None for the default.
-        jit_compile: XLA-compile the training step; None: only when a GPU or TPU is present.
+        strategy: a `tf.distribute.Strategy` (TensorFlow only); None for the default.
+        jit_compile: XLA-compile the training step; None: `default_jit_compile()` (with a GPU or TPU, and
+            always on JAX).
         group_by_length, length_buckets, max_tokens, pad_to_multiple_of: batching and padding (see
             `datasets.make_dataset`). By default training batches are shuffled and grouped by length; with
             XLA they are padded to the 5 lengths that pad the data least (with the one short batch at most
             6 compiled shapes, `length_buckets="auto"`), without XLA each batch to its longest row rounded
             up to `pad_to_multiple_of`.
+        feeder: how batches reach `fit`: "auto" (tf.data on TensorFlow, a `keras.utils.PyDataset` on JAX
+            and PyTorch), "tf.data" or "py_dataset" — the same batches either way, so a run resumes with
+            either.
         overwrite: `output_dir` holds another run (other data, arguments or labels; recorded in its
             `run.json`): delete that run's files and start fresh instead of raising ValueError.
 
@@ -242,6 +250,7 @@ def finetune(
     >>> metrics = finetune("classification", rows, "out/sst", epochs=2, batch_size=4)  # doctest: +SKIP
     """
     training_task(task)
+    check_strategy(strategy)
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if not 0.0 <= float(warmup_ratio) < 1.0:
@@ -262,7 +271,7 @@ def finetune(
         label2id = {str(n): i for i, n in enumerate(label_names)}
 
     train_rows = F.read_rows(train)
-    jit = has_accelerator() if jit_compile is None else bool(jit_compile)
+    jit = default_jit_compile() if jit_compile is None else bool(jit_compile)
     common = dict(
         columns=columns,
         max_length=max_length,
@@ -275,7 +284,8 @@ def finetune(
         length_buckets=length_buckets,
         max_tokens=max_tokens,
     )
-    padding = dict(common, length_buckets=for_compiler(length_buckets, jit))  # "auto": fixed lengths for XLA
+    # "auto": fixed lengths for XLA; the feeder is not part of the run (both give the same batches)
+    padding = dict(common, length_buckets=for_compiler(length_buckets, jit), feeder=feeder)
     train_ds, train_extras = _naming_file(
         train, lambda: build_dataset(task, train_rows, tokenizer, training=True, label2id=label2id, **padding)
     )
@@ -310,7 +320,7 @@ def finetune(
         overrides["id2label"] = {i: n for n, i in label2id.items()}
         overrides["label2id"] = dict(label2id)
     keras.utils.set_random_seed(seed)
-    steps_per_epoch = int(train_ds.cardinality())
+    steps_per_epoch = train_ds.batches.steps
     total = steps_per_epoch * epochs
     with strategy_scope(strategy):
         cls = getattr(modeling, TASK_MODELS[task])
@@ -361,6 +371,13 @@ def finetune(
         + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in results.items())
     )
     return results
+
+
+def default_jit_compile() -> bool:
+    """Whether `finetune` XLA-compiles the training step by default: on a GPU or TPU, and always on JAX
+    (whose steps run op by op without it); not on a CPU under TensorFlow or PyTorch (`torch.compile`
+    recompiles for minutes), where steps on real-length text are as fast without it."""
+    return backend() == "jax" or accelerator() != "cpu"
 
 
 def _described(value):
