@@ -123,3 +123,19 @@ def test_time_budget_resumes_from_the_backed_up_epoch(tmp_path):
             TimeBudget(bad, 1e-3)
     with pytest.raises(ValueError, match="warmup_fraction"):
         TimeBudget(10, 1e-3, 1.0)
+
+
+def test_options_of_the_folded_tool():
+    from tf_albert.training.pretrain_options import build_parser, pretrain_arguments
+
+    base = ["--corpus", "c", "--out", "o"]
+    budget = pretrain_arguments(build_parser().parse_args(
+        base + ["--train-seconds", "600", "--dtype-policy", "mixed_bfloat16", "--save-every", "120",
+                "--workers", "2", "--data", "memory", "--warmup-fraction", "0.05"]))
+    assert (budget["train_seconds"], budget["dtype"], budget["save_every"], budget["workers"], budget["data"],
+            budget["warmup_fraction"]) == (600, "mixed_bfloat16", 120, 2, "memory", 0.05)
+    assert budget["steps_per_epoch"] == 25  # a short first epoch: it runs at rate 0 while XLA compiles
+    steps = pretrain_arguments(build_parser().parse_args(base))
+    assert (steps["steps_per_epoch"], steps["train_seconds"], steps["dtype"], steps["data"]) == (200, None, None,
+                                                                                                  "auto")
+    assert steps["workers"] == "auto" and steps["jit_compile"] is None

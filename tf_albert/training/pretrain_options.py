@@ -70,7 +70,8 @@ def build_parser(prog: str = "tf-albert pretrain") -> argparse.ArgumentParser:
     p.add_argument("--num-shards", type=int, default=d.num_shards, help="TFRecord files per pass")
     p.add_argument("--batch-size", type=int, default=64, help="global batch size")
     p.add_argument("--num-train-steps", type=int, default=10000)
-    p.add_argument("--steps-per-epoch", type=int, default=200, help="steps between backups")
+    p.add_argument("--steps-per-epoch", type=int, help="steps between backups (default 200; 25 with "
+                   "--train-seconds, whose first epoch runs at rate 0 while XLA compiles)")
     p.add_argument("--learning-rate", type=float, default=2e-3, help="LAMB peak learning rate")
     p.add_argument("--warmup-steps", type=int, help="linear warm-up steps (default 10%% of the steps)")
     p.add_argument("--weight-decay", type=float, default=0.01)
@@ -92,7 +93,7 @@ def build_parser(prog: str = "tf-albert pretrain") -> argparse.ArgumentParser:
                    help="with --train-seconds: the share of the budget for the warm-up (default 0.1)")
     p.add_argument("--save-every", type=float, help="seconds between model folders written during training "
                    "(at epoch ends, aside then swapped in); the final one is always written")
-    p.add_argument("--dtype", choices=("float32", "mixed_bfloat16", "mixed_float16"), default=None,
+    p.add_argument("--dtype", "--dtype-policy", dest="dtype", choices=("float32", "mixed_bfloat16", "mixed_float16"), default=None,
                    help="compute dtype policy (weights stay float32); default float32")
     p.add_argument("--data", choices=("auto", "tfrecords", "memory"), default="auto",
                    help="tfrecords: written once to --out/data and read by tf.data (TensorFlow only); "
@@ -131,7 +132,7 @@ def pretrain_arguments(args: argparse.Namespace) -> dict:
         data_config=data_config,
         batch_size=args.batch_size,
         num_train_steps=args.num_train_steps,
-        steps_per_epoch=args.steps_per_epoch,
+        steps_per_epoch=args.steps_per_epoch or (25 if args.train_seconds else 200),
         learning_rate=args.learning_rate,
         warmup_steps=args.warmup_steps,
         weight_decay=args.weight_decay,
