@@ -93,7 +93,8 @@ def build_parser(prog: str = "tf-albert pretrain") -> argparse.ArgumentParser:
                    help="with --train-seconds: the share of the budget for the warm-up (default 0.1)")
     p.add_argument("--save-every", type=float, help="seconds between model folders written during training "
                    "(at epoch ends, aside then swapped in); the final one is always written")
-    p.add_argument("--dtype", "--dtype-policy", dest="dtype", choices=("float32", "mixed_bfloat16", "mixed_float16"), default=None,
+    p.add_argument("--dtype", "--dtype-policy", dest="dtype", default=None,
+                   choices=("float32", "mixed_bfloat16", "mixed_float16"),
                    help="compute dtype policy (weights stay float32); default float32")
     p.add_argument("--data", choices=("auto", "tfrecords", "memory"), default="auto",
                    help="tfrecords: written once to --out/data and read by tf.data (TensorFlow only); "
