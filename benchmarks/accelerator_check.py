@@ -293,10 +293,11 @@ def pretrain_step_rate(size, batch_size, seq_len, steps, impl):
 def pretrain_command(corpus: str, out: str, seconds: float, batch_size: int) -> list[str]:
     """`tf-albert pretrain` continuing tf-albert-small on JAX: bf16, XLA, a time budget."""
     small = os.path.join(REPO, "tf_albert", "pretrained", "tf-albert-small")
-    return [sys.executable, "-m", "tf_albert.cli", "pretrain", "--corpus", corpus, "--spm",
-            os.path.join(small, "spiece.model"), "--init-checkpoint", small, "--out", out,
-            "--train-seconds", str(int(seconds)), "--batch-size", str(batch_size), "--max-seq-length", "128",
-            "--dtype-policy", "mixed_bfloat16", "--jit", "on", "--learning-rate", "1e-3"]
+    return [sys.executable, "-m", "tf_albert.cli", "pretrain", "--corpus", corpus, "--init-checkpoint", small,
+            "--out", out, "--train-seconds", str(int(seconds)), "--batch-size", str(batch_size),
+            "--learning-rate", "1e-3", "--warmup-fraction", "0.05", "--max-seq-length", "128",
+            "--max-predictions-per-seq", "20", "--steps-per-epoch", "25", "--dtype", "mixed_bfloat16",
+            "--jit", "on", "--save-every", "60", "--save-formats", "safetensors", "--seed", "7", "--quiet"]
 
 
 # --- the run -------------------------------------------------------------------------------------------

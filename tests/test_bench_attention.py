@@ -36,3 +36,16 @@ def test_one_tiny_round_on_tensorflow(tmp_path):
     assert sorted(r["implementation"] for r in records) == ["eager", "sdpa"]
     assert all(r["backend"] == "tensorflow" and r["seconds"]["2x16"] > 0 for r in records)
     assert "| tensorflow | 2x16 |" in proc.stdout
+
+
+def test_accelerator_checks_pretrain_command_is_one_the_command_accepts():
+    """(d) of benchmarks/accelerator_check.py runs `tf-albert pretrain`: every flag it passes exists and the
+    values parse into the run it means (tf-albert-small continued with a time budget, bf16, XLA)."""
+    from benchmarks import accelerator_check
+    from tf_albert.training.pretrain_options import build_parser, pretrain_arguments
+
+    cmd = accelerator_check.pretrain_command("corpus.txt", "out", 300.7, 1024)
+    assert cmd[1:4] == ["-m", "tf_albert.cli", "pretrain"]
+    run = pretrain_arguments(build_parser().parse_args(cmd[4:]))
+    assert run["train_seconds"] == 300 and run["batch_size"] == 1024 and run["jit_compile"] is True
+    assert run["init_checkpoint"].endswith(os.path.join("pretrained", "tf-albert-small"))
