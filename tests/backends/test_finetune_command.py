@@ -52,7 +52,7 @@ def _toy_task(folder):
             for _ in range(n):
                 label = int(rng.integers(2))
                 own = ANIMALS if label else FOOD
-                words = [rng.choice(own) if rng.random() < 0.5 else rng.choice(OTHER)
+                words = [rng.choice(own) if rng.random() < 0.75 else rng.choice(OTHER)
                          for _ in range(int(rng.integers(4, 9)))]
                 words[int(rng.integers(len(words)))] = rng.choice(own)
                 writer.writerow([" ".join(words), "animal" if label else "food"])
@@ -83,7 +83,8 @@ def test_finetune_command_learns_and_resumes_after_a_kill_without_tensorflow(bac
     run = tmp_path / "run"
     args = ["finetune", "--task", "classification", "--train", str(tmp_path / "train.csv"), "--eval",
             str(tmp_path / "eval.csv"), "--model", str(tmp_path / "base"), "--out", str(run), "--epochs", "5",
-            "--batch-size", "8", "--learning-rate", "1e-2", "--length-buckets", "16,32", "--quiet"]
+            "--batch-size", "8", "--learning-rate", "3e-3", "--max-length", "32", "--length-buckets", "16,32",
+            "--quiet"]
 
     killed = _finetune(KILL_IN_EPOCH_3 + FINETUNE, args, backend)
     assert killed.returncode == -signal.SIGKILL, (killed.stdout + killed.stderr)[-4000:]
