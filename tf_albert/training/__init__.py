@@ -1,4 +1,4 @@
-"""Training ALBERT: fine-tuning datasets, pretraining (SOP + n-gram masking + LAMB), tf.distribute, resuming.
+"""Training ALBERT: fine-tuning datasets, pretraining (SOP + n-gram masking + LAMB), distribution, resuming.
 
 Fine-tuning in Python:
 
@@ -8,7 +8,9 @@ Fine-tuning in Python:
 >>> model.fit(ds, epochs=3)  # doctest: +SKIP
 
 Or in one call / command: `finetune(...)` / `tf-albert finetune`; pretraining: `pretrain(...)` /
-`tf-albert pretrain`.
+`tf-albert pretrain`. Both run on TensorFlow, JAX and PyTorch: the datasets are numpy batches
+(`tf_albert.training.batches`), fed by tf.data on TensorFlow and by a `keras.utils.PyDataset` elsewhere;
+importing this package on JAX or PyTorch does not import TensorFlow.
 """
 
 from tf_albert.training.callbacks import (
