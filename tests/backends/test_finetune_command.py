@@ -105,3 +105,25 @@ def test_finetune_command_learns_and_resumes_after_a_kill_without_tensorflow(bac
     assert json.loads((run / "metrics.json").read_text()) == metrics
     saved = json.loads((run / "model" / "config.json").read_text())
     assert saved["id2label"] == {"0": "animal", "1": "food"}
+
+
+def test_fine_tuning_on_jax_does_not_import_installed_tensorflow(tmp_path):
+    """With TensorFlow installed but Keras on JAX: `import tf_albert.training`, a dataset and `fit` on it
+    leave TensorFlow unimported (the PyDataset feeds the batches; tf.data only when asked for)."""
+    _need("jax")
+    code = ("import sys, keras, numpy as np\n"
+            "import tf_albert.training as T\n"
+            "from tests.helpers import SPM, tiny_config\n"
+            "from tf_albert import AlbertForSequenceClassification, AlbertTokenizer\n"
+            "tok = AlbertTokenizer(SPM)\n"
+            "ds = T.classification_dataset(tok, ['a b', 'c', 'd e f'] * 4, [0, 1, 1] * 4, batch_size=4,\n"
+            "                              shuffle=True)\n"
+            "model = AlbertForSequenceClassification(tiny_config(num_labels=2, vocab_size=tok.vocab_size))\n"
+            "model.compile(optimizer='adam')\n"
+            "model.fit(ds, epochs=1, verbose=0)\n"
+            "print(type(ds).__name__, 'tensorflow' in sys.modules)")
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": REPO}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "BatchDataset False"

@@ -7,8 +7,8 @@ largest padded length of its rows, `batching.padded_lengths`: a few fitted lengt
 row). Two feeders serve exactly these batches:
 
 * `BatchDataset`, a `keras.utils.PyDataset`: any backend, TensorFlow installed or not;
-* tf.data on TensorFlow (`tf_albert.training.datasets.make_dataset`), through
-  `tf.data.Dataset.from_generator` over the same batches.
+* tf.data on TensorFlow (`tf_albert.training.datasets.make_dataset`): each epoch's row indices from
+  `Batches.epoch_plan` (this code), the rows gathered and padded in the graph to the same arrays.
 
 The batches form one endless stream: batch k is batch `k % steps` of epoch `k // steps`
 (`Batches.batch_at(k)`), so a run resumed after `e` epochs starts the stream at `e * steps` and sees the
@@ -196,6 +196,22 @@ class Batches:
                     shuffle=self.shuffle, group_by_length=self.group_by_length, seed=self.seed, epoch=epoch,
                     drop_remainder=self.drop_remainder, sizes=self._sizes)
             return self._epochs[epoch]
+
+    def epoch_plan(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Epoch `epoch`'s batches as (the row indices of all batches one after another, the batch sizes)."""
+        rows = self.epoch(int(epoch))
+        return np.concatenate(rows).astype(np.int64), np.array([len(r) for r in rows], np.int64)
+
+    def columns(self) -> tuple:
+        """The rows as flat arrays, for a feeder that pads in its own graph (tf.data): (features {name:
+        (flat ids, row lengths, pad value)}, labels {name: ("ragged", flat, row lengths) or ("dense",
+        array)} or None, the per-token label pad value, whether the labels are one array, not a dict)."""
+        features = {k: (r.flat, r.lengths, self._pad_values[k]) for k, r in self._features.items()}
+        labels = None
+        if self._labels is not None:
+            labels = {k: (("ragged", v.flat, v.lengths) if isinstance(v, _Ragged) else ("dense", v))
+                      for k, v in self._labels.items()}
+        return features, labels, self._label_pad, self._single_label
 
     def batch(self, rows) -> tuple | dict:
         """The batch of rows `rows`: `(x, y)`, or `x` without labels; x is {name: int32 [B, L]} ([B, C, L]

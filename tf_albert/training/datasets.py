@@ -261,28 +261,68 @@ def _tensorflow():
 
 
 def _tf_dataset(batches: Batches, *, start: int, endless: bool):
-    """tf.data over the numpy batches (`from_generator`), prefetched in the background."""
+    """tf.data of `batches`: each epoch's row indices from `batches.epoch_plan` (one numpy call per epoch: the
+    batching is written once), the rows gathered and padded in the graph, in parallel, prefetched. The same
+    arrays as `batches.batch(rows)` (tests/training/test_batches.py compares them batch by batch)."""
     tf = _tensorflow()
 
-    def spec(tree):
-        if isinstance(tree, dict):
-            return {k: spec(v) for k, v in tree.items()}
-        shape, dtype = tree
-        return tf.TensorSpec(shape, dtype)
+    features, labels, label_pad, single_label = batches.columns()
+    choices = [batches.num_choices] if batches.num_choices else []
 
+    def ragged(flat, lengths):
+        return tf.RaggedTensor.from_row_lengths(tf.constant(flat), tf.constant(lengths, tf.int64),
+                                                validate=False)
+
+    tensors = {}
+    for k, (flat, lengths, value) in features.items():
+        t = ragged(flat, lengths)
+        tensors[k] = (tf.RaggedTensor.from_uniform_row_length(t, choices[0]) if choices else t, value)
+    label_tensors = {}
+    for k, column in (labels or {}).items():
+        if column[0] == "ragged":
+            label_tensors[k] = (ragged(*column[1:]), label_pad)
+        else:
+            label_tensors[k] = (tf.constant(column[1]), None)
     signature = batches.signature()
-    signature = (spec(signature[0]), spec(signature[1])) if isinstance(signature, tuple) else spec(signature)
+    x_spec = signature[0] if isinstance(signature, tuple) else signature
+    static_rows, *_, static_length = next(iter(x_spec.values()))[0]
+    padded_table = tf.constant(batches.padded_lengths, tf.int64)
+
+    def pad(t, index, length, value):
+        shape = tf.stack([tf.size(index, out_type=tf.int64), *choices, length])
+        dense = tf.gather(t, index).to_tensor(default_value=value, shape=shape)
+        return tf.ensure_shape(dense, [static_rows, *choices, static_length])
+
+    def batch(index):
+        length = tf.reduce_max(tf.gather(padded_table, index))
+        x = {k: pad(t, index, length, value) for k, (t, value) in tensors.items()}
+        if labels is None:
+            return x
+        y = {k: (tf.gather(t, index) if value is None else
+                 tf.ensure_shape(tf.gather(t, index).to_tensor(default_value=value, shape=tf.stack(
+                     [tf.size(index, out_type=tf.int64), length])), [static_rows, static_length]))
+             for k, (t, value) in label_tensors.items()}
+        return x, (y["labels"] if single_label else y)
+
+    def epoch_batches(epoch):
+        flat, sizes = tf.numpy_function(batches.epoch_plan, [epoch], (tf.int64, tf.int64), stateful=False)
+        rows = tf.RaggedTensor.from_row_lengths(tf.ensure_shape(flat, [None]), tf.ensure_shape(sizes, [None]),
+                                                validate=False)
+        return tf.data.Dataset.from_tensor_slices(rows)
+
     if endless:
-        def make():
-            return batches.stream(start)
-        cardinality = tf.data.INFINITE_CARDINALITY
+        steps = batches.steps
+        index = tf.data.Dataset.range(start // steps, np.iinfo(np.int64).max).flat_map(epoch_batches)
+        index, cardinality = index.skip(start % steps), tf.data.INFINITE_CARDINALITY
     else:
         passes = itertools.count()  # each pass over the dataset (each `iter`) is the next epoch
 
-        def make():
-            return (batches.batch(rows) for rows in batches.epoch(next(passes)))
+        def next_pass(_):
+            return tf.numpy_function(lambda: np.int64(next(passes)), [], tf.int64, stateful=True)
+
+        index = tf.data.Dataset.range(1).map(next_pass).flat_map(epoch_batches)
         cardinality = batches.steps
-    ds = tf.data.Dataset.from_generator(make, output_signature=signature)
+    ds = index.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.apply(tf.data.experimental.assert_cardinality(cardinality)).prefetch(tf.data.AUTOTUNE)
 
 
