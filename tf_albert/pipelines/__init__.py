@@ -60,8 +60,9 @@ def pipeline(task: str | None = None, model=None, tokenizer=None, *, device=None
         dtype: "float32", "bfloat16" or "float16": the Keras mixed-precision policy the model computes in
             (variables stay float32; scores are computed in float32).
         batch_size: model rows per forward call.
-        jit_compile: XLA-compile the forward function (one compilation per bucket shape); None: on a GPU only,
-            where it pays off; on a CPU each compilation costs seconds.
+        jit_compile: XLA-compile the forward function (one compilation per bucket shape); None: on a GPU, where
+            it pays off, and for an int8 model (Keras int8 without XLA is ~4x slower than float32 on a CPU);
+            otherwise not, since on a CPU each compilation costs seconds.
         pad_to_multiple_of: inputs are sorted by length and padded to a multiple of this (8); with XLA to the
             few lengths 8, 16, 24, 32, 48, 64, 96, 128, ... only (`tf_albert.utils.shapes.lengths_for`).
         pad_to_length: pad every batch to this one length instead (a single compiled shape).

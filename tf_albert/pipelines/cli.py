@@ -93,7 +93,7 @@ def build_run_parser(parser: argparse.ArgumentParser | None = None) -> argparse.
                    help="mixed-precision compute dtype (variables stay float32)")
     g.add_argument("--batch-size", type=_positive, default=32, help="model rows per forward pass (default 32)")
     g.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
-                   help="XLA-compile the forward pass per bucket shape (auto: on a GPU only)")
+                   help="XLA-compile the forward pass per bucket shape (auto: on a GPU, and for an int8 model)")
     g = parser.add_argument_group("input and output")
     g.add_argument("--input", default="-", help="read inputs from this file instead of standard input")
     g.add_argument("--format", choices=("json", "text"), default="json",

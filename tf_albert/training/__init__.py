@@ -13,6 +13,7 @@ Or in one call / command: `finetune(...)` / `tf-albert finetune`; pretraining: `
 importing this package on JAX or PyTorch does not import TensorFlow.
 """
 
+from tf_albert.training.batches import BatchDataset, Batches
 from tf_albert.training.callbacks import (
     BackupAndRestore,
     TerminateOnNaN,
@@ -39,6 +40,7 @@ from tf_albert.training.finetune import evaluate_task, finetune, finetune_main
 from tf_albert.training.metrics import MaskedAccuracy
 from tf_albert.training.optimization import WarmupSchedule, create_optimizer, linear_warmup_decay
 from tf_albert.training.pretrain import evaluate_pretraining, pretrain, pretrain_main, train_sentencepiece
+from tf_albert.training.pretraining_batches import PretrainingBatches, PretrainingExamples
 from tf_albert.training.pretraining_data import (
     Masker,
     PretrainingDataConfig,
@@ -49,6 +51,10 @@ from tf_albert.training.pretraining_data import (
 from tf_albert.training.qa import postprocess, prepare_features, question_answering_dataset, squad_metrics
 
 __all__ = [
+    "Batches",
+    "BatchDataset",
+    "PretrainingBatches",
+    "PretrainingExamples",
     "BackupAndRestore",
     "TerminateOnNaN",
     "TrainingDivergedError",

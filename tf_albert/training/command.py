@@ -26,7 +26,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         "--jit",
         choices=tuple(JIT_CHOICES),
         default="auto",
-        help="XLA-compile the training step (auto: only with a GPU/TPU)",
+        help=("XLA-compile the training step (auto: with a GPU/TPU, except torch.compile for pretrain; finetune "
+              "also on JAX's CPU, whose steps run op by op without it)"),
     )
     p.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
 

@@ -32,8 +32,8 @@ TF_ONLY = {
     ),
     "tf.data": (
         "the tf.data pipelines of tf_albert.training",
-        ("tokenize with AlbertTokenizer into numpy arrays and pass them (or a keras.utils.PyDataset, or a "
-         "torch DataLoader on PyTorch) to fit()"),
+        ("the same datasets as a keras.utils.PyDataset of numpy batches: feeder='auto' (the default) or "
+         "'pydataset', or `tf-albert pretrain --data memory`; or pass tokenized numpy arrays to fit()"),
     ),
     "tf.distribute": (
         "tf.distribute strategies",
