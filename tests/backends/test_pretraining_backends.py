@@ -28,6 +28,7 @@ def _check_on(backend, out, budget=False):
     return {k: json.loads(v) for k, v in found.items()}
 
 
+@pytest.mark.slow  # the same command as on JAX below, whose run is the one a GPU machine makes
 def test_pretrain_learns_on_torch_without_tensorflow(tmp_path):
     measured = _check_on("torch", tmp_path)["TOY"]
     print("toy pretraining on torch:", measured)

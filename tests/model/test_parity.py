@@ -100,9 +100,11 @@ def test_sdpa_matches_eager_and_hf_sdpa(variant, head):
 @pytest.mark.parametrize("implementation", ["eager", "sdpa"])
 def test_bfloat16_error_within_hf_bfloat16_error(variant, implementation):
     """Under `mixed_bfloat16` every head's outputs stay as close to the float32 reference as HF's own sdpa
-    model in bfloat16 does (measured: 0.7-1.5 times HF's error; allowed: 2 times)."""
+    model in bfloat16 does (measured: 0.7-1.5 times HF's error; allowed: 2 times). Three heads cover every
+    output path (the MLM and SOP heads, the [batch, choices, seq] inputs, a per-token classifier); the backbone's
+    hidden states, which every head shares, are compared in each."""
     hf_sdpa = _hf_sdpa(variant)
-    for head in sorted(HEADS):
+    for head in ("pretraining", "multiple_choice", "token_classification"):
         model, inputs, expected = _build(variant, head, attn_implementation=implementation, dtype="mixed_bfloat16")
         outputs = _flatten(model(**inputs, output_hidden_states=True))
         ours = max(_max_diff(got, expected[key]) for key, got in outputs.items())
