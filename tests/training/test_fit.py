@@ -425,3 +425,28 @@ def test_distributional_init_then_pretrain_starts_from_it(tok, tmp_path):
     with pytest.raises(ValueError, match="does not fit the model being trained"):
         pretrain(str(corpus), str(tmp_path / "other2"), config=dict(config, hidden_size=32),
                  init_checkpoint=str(tmp_path / "run"), **kwargs)
+
+
+def test_first_fit_traces_the_step_once_and_does_not_autograph_the_checks(tok, monkeypatch):
+    # The first epoch's cost on TensorFlow without XLA is tracing: Keras builds the optimizer inside the first
+    # trace (its slot variables then force a second trace of the whole step), and tf.data's map converted the
+    # input checks with AutoGraph (2-4 s at small widths). Batches of 3 lengths: one trace all the same.
+    texts = ["a film", "a good film with a fine plot", "the film", "the music of the film was fine and sad"] * 4
+    ds = D.classification_dataset(tok, texts, [0, 1, 0, 1] * 4, batch_size=4, shuffle=True, seed=0,
+                                  length_buckets=None)
+    assert len({tuple(x["input_ids"].shape) for x, _ in ds}) >= 3
+    model = _compile(AlbertForSequenceClassification(_config(num_labels=2)))
+    model.build()
+    traces = []
+    original = type(model).train_step
+    monkeypatch.setattr(type(model), "train_step", lambda self, *a: traces.append(1) or original(self, *a))
+    converted = []
+    from tensorflow.python.autograph.impl import api as autograph_api
+
+    real_transform = autograph_api._convert_actual
+    monkeypatch.setattr(autograph_api, "_convert_actual",
+                        lambda entity, *a, **k: converted.append(entity) or real_transform(entity, *a, **k))
+    model.fit(ds, epochs=2, verbose=0)
+    assert len(traces) == 1
+    assert model.optimizer.built
+    assert not [f for f in converted if "tf_albert" in getattr(f, "__module__", "")], converted

@@ -13,7 +13,11 @@ tests, and the tests named below fail first when a Keras release moves one of th
   made with one worker is not "multi-worker" though it has that class.
 * `SymbolicBuildHook` — overrides `TensorFlowTrainer._maybe_symbolic_build(iterator, data_batch)`: under
   multi-worker training Keras builds the model from a *distributed* first batch, which a subclassed model
-  cannot trace; the hook hands it the local batch instead. Breaks: `tests/training/test_distributed.py`.
+  cannot trace; the hook hands it the local batch instead. Without a strategy Keras defers building to
+  the first trace of the step, so the optimizer's slot variables are created inside it and TensorFlow
+  traces the whole step a second time (2-3 s of the first epoch at small widths); the hook builds the
+  optimizer of a built model first. Breaks: `tests/training/test_distributed.py`, and the one-trace test
+  in `tests/training/test_fit.py`.
 * `BackupHook` — overrides `BackupAndRestore._save_model` and reads `_current_epoch`: the only point where
   a backup is known to be written, to store the dropout seed state beside it (a resumed run draws the same
   masks). Breaks: the resume tests in `tests/training/test_fit.py`.
@@ -62,7 +66,10 @@ class SymbolicBuildHook:
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         data_batch, iterator = self.symbolic_build_batch(iterator, data_batch)
-        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is not None and not optimizer.built and self.built and self.trainable_variables:
+            optimizer.build(self.trainable_variables)
 
 
 class BackupHook:
