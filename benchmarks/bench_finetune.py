@@ -6,6 +6,8 @@ PyTorch (dynamic padding, and HF's length-grouped sampler). One process per run,
     python -m benchmarks.bench_finetune --systems tf_albert@xla=0,hf_torch@group=1 --epochs 2
     python -m benchmarks.bench_finetune --seeds 0,1,2 --systems SPEC,...       # held-out accuracy over seeds
     python -m benchmarks.bench_finetune --report /tmp/ft.json                  # the tables again
+    python -m benchmarks.bench_finetune --config small4 --train 640 --rounds 5 \
+        --systems hf_torch@group=1,tf_albert@xla=0,tf_albert@xla=1             # issue 26's first-epoch table
 
 The corpus (`benchmarks/finetune_corpus.py`): docstring sentences of the Python standard library, labelled
 with one of 4 topics, 1,000 for training and 400 held out (`--train`, `--test`); median ≈ 17 tokens, a
@@ -17,6 +19,9 @@ others; "compile" = first - steady), padding waste (share of computed positions 
 distinct batch shapes (each a compilation under XLA), peak RSS, held-out accuracy and the machine's load
 before and after. KerasHub runs in `--kerashub-python`, HF in `--hf-python` (their own venvs); a system
 whose interpreter is missing is left out with a note.
+
+`--rounds N` runs every system N times, interleaved (each round starts one system later), and reports
+each tf_albert run's ratios to HF's length-grouped run per round: the median and range over the rounds.
 """
 
 from __future__ import annotations
@@ -49,7 +54,9 @@ def label(spec: str) -> str:
     if system == "tf_albert":
         words = ["XLA" if o.get("xla", "1") == "1" else "no XLA",
                  "length-grouped" if o.get("group", "1") == "1" else "shuffled (before)"]
-        words += [f"{k}={v}" for k, v in o.items() if k not in ("xla", "group")]
+        if o.get("backend", "tensorflow") != "tensorflow":
+            words.insert(0, {"jax": "JAX", "torch": "PyTorch"}.get(o["backend"], o["backend"]))
+        words += [f"{k}={v}" for k, v in o.items() if k not in ("xla", "group", "backend")]
         return "tf_albert, " + ", ".join(words)
     if system == "keras_hub":
         return f"KerasHub AlbertTextClassifier, seq {o.get('seq', '512')}"
@@ -149,6 +156,48 @@ def format_table(records, specs) -> str:
     return "\n".join(lines)
 
 
+def round_ratios(records, specs) -> list[dict]:
+    """Per tf_albert system and HF's length-grouped reference: the first-epoch time ratio (ours / theirs) and
+    the steady-epoch speed ratio (theirs / ours) of each round both ran in, with their median and range."""
+    by_round = {}
+    for r in records:
+        if "error" not in r:
+            by_round.setdefault(r.get("round", 0), {})[r["spec"]] = summarize(r)
+    refs = [s for s in specs if s.startswith("hf_torch") and parse_spec(s)[1].get("group") == "1"]
+    out = []
+    for mine in (s for s in specs if s.startswith("tf_albert")):
+        for ref in refs:
+            first, steady, loads = [], [], []
+            for cells in by_round.values():
+                if mine in cells and ref in cells:
+                    a, b = cells[mine], cells[ref]
+                    first.append(a["first_s"] / b["first_s"])
+                    if a["steady_s"] and b["steady_s"]:
+                        steady.append(b["steady_s"] / a["steady_s"])
+                    loads += [*a["load"], *b["load"]]
+            if first:
+                out.append({"ours": mine, "ref": ref, "first": first, "steady": steady,
+                            "load": (min(loads), max(loads))})
+    return out
+
+
+def format_round_ratios(rows) -> str:
+    def cell(values):
+        if not values:
+            return "—"
+        return f"{statistics.median(values):.2f}× ({min(values):.2f}–{max(values):.2f})"
+
+    lines = ["Per round (each system in its own process, interleaved): first-epoch time = our first epoch / "
+             "HF's (≤ 1: as fast or faster); steady-epoch speed = HF's steady epoch / ours (> 1: faster). "
+             "Median (range) over the rounds.", "",
+             "| tf_albert | rounds | first-epoch time vs HF | steady-epoch speed vs HF | load (1-min) |",
+             "|---|---:|---:|---:|---|"]
+    for row in rows:
+        lines.append(f"| {label(row['ours'])} | {len(row['first'])} | {cell(row['first'])} | "
+                     f"{cell(row['steady'])} | {row['load'][0]:.1f}–{row['load'][1]:.1f} |")
+    return "\n".join(lines)
+
+
 def report(records, specs, machine=None, note="") -> None:
     if machine:
         print("# machine: " + "; ".join(f"{k}: {v}" for k, v in machine.items()))
@@ -156,6 +205,10 @@ def report(records, specs, machine=None, note="") -> None:
         print(note)
     print(format_table(records, specs))
     print()
+    rows = round_ratios(records, specs)
+    if rows and max(len(r["first"]) for r in rows) > 1:
+        print(format_round_ratios(rows))
+        print()
     for spec in specs:
         versions = next((r.get("versions") for r in records if r["spec"] == spec and "versions" in r), None)
         if versions:
@@ -168,11 +221,13 @@ def main(argv=None) -> int:
     p.add_argument("--data", help="a folder with train.jsonl/test.jsonl (default: the corpus, made anew)")
     p.add_argument("--train", type=int, default=1000, help="training sentences of the corpus")
     p.add_argument("--test", type=int, default=400, help="held-out sentences of the corpus")
-    p.add_argument("--config", default="base4", choices=("base4", "base2", "tiny"))
+    p.add_argument("--config", default="base4", choices=("base4", "base2", "small4", "tiny"))
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-4)
     p.add_argument("--seeds", default="0", help="comma-separated seeds: one run per system and seed")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="runs of every system per seed, interleaved; ratios to HF per round")
     p.add_argument("--kerashub-python", default=PYTHONS["keras_hub"])
     p.add_argument("--hf-python", default=PYTHONS["hf_torch"])
     p.add_argument("--timeout", type=int, default=3600, help="seconds per run")
@@ -202,13 +257,15 @@ def main(argv=None) -> int:
 
     machine = machine_description()
     records = []
-    for k, seed in enumerate(seeds):
+    plan = [(seed, n) for seed in seeds for n in range(args.rounds)]
+    for k, (seed, n) in enumerate(plan):
         order = specs[k % len(specs):] + specs[:k % len(specs)]
         for spec in order:
             record = run_worker(pythons[parse_spec(spec)[0]], spec, args, seed)
+            record["round"] = k
             records.append(record)
             s = summarize(record)
-            print(f"# {spec:32} seed {seed} " + (s.get("error") or (
+            print(f"# {spec:32} seed {seed} round {n} " + (s.get("error") or (
                 f"epochs {[round(x, 1) for x in record['epoch_s']]} waste {s['waste']:.0%} "
                 f"shapes {s['shapes']} acc {s['accuracy']:.3f} load {s['load'][0]:.1f}-{s['load'][1]:.1f}")),
                 flush=True)

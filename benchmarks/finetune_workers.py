@@ -11,7 +11,9 @@ Systems and their options (`--option KEY=VALUE`):
               with XLA padded to 5 fitted lengths) or group=0 (before: shuffled, each batch padded to its
               longest row rounded up to 8); buckets=auto|none|N (override); pad=N (pad_to_multiple_of,
               default 8; 1: none); model=NAME (start from a pretrained model, e.g. tf-albert-tiny,
-              instead of random weights).
+              instead of random weights); backend=tensorflow|jax|torch (Keras' backend: tf.data on
+              TensorFlow, the same batches as a PyDataset on JAX and PyTorch; on JAX every step is
+              XLA-compiled, so xla=0 is not offered there).
   keras_hub   `AlbertTextClassifier` with its `AlbertTextClassifierPreprocessor`, `fit` on raw strings;
               seq=512 (its default) or another sequence length; Keras' default jit_compile.
   hf_torch    transformers (>= 5) `AlbertForSequenceClassification`, torch CPU, `DataCollatorWithPadding`
@@ -47,6 +49,9 @@ CONFIGS = {
     # The same widths with 2 layers: half the compute, for a busy machine.
     "base2": dict(embedding_size=128, hidden_size=768, num_hidden_layers=2, num_attention_heads=12,
                   intermediate_size=3072),
+    # Small widths (the issue's H 256 setting): 4 layers sharing one block, 4 heads.
+    "small4": dict(embedding_size=128, hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+                   intermediate_size=1024),
     # For the smoke test.
     "tiny": dict(embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                  intermediate_size=48),
@@ -94,7 +99,6 @@ def _epoch_timer():
 def run_tf_albert(args, options) -> dict:
     import keras
     import numpy as np
-    import tensorflow as tf
 
     import tf_albert
     from tf_albert.tokenization.tokenizer import AlbertTokenizer
@@ -104,6 +108,11 @@ def run_tf_albert(args, options) -> dict:
     from tf_albert.training.optimization import create_optimizer
 
     xla, group = options.get("xla", "1") == "1", options.get("group", "1") == "1"
+    backend = keras.backend.backend()
+    if backend == "jax" and not xla:
+        raise SystemExit("xla=0 on JAX runs every op eagerly; JAX's steps are XLA-compiled (xla=1)")
+    if backend == "torch" and xla:
+        raise SystemExit("xla=1 on PyTorch would be torch.compile, not XLA; PyTorch runs eagerly (xla=0)")
     keras.utils.set_random_seed(args.seed)
     texts, labels = read_split(args.data, "train")
     test_texts, test_labels = read_split(args.data, "test")
@@ -122,12 +131,13 @@ def run_tf_albert(args, options) -> dict:
                     length_buckets=buckets)
     train = classification_dataset(tokenizer, texts, labels, max_length=MAX_LENGTH, batch_size=args.batch,
                                    shuffle=True, seed=args.seed, **batching)
-    steps = int(train.cardinality())
+    steps = train.batches.steps
     shapes, real, padded = set(), 0, 0
-    for _ in range(args.epochs):  # the batches fit() will see (the same shapes every epoch)
-        for x, _ in train:
+    for epoch in range(args.epochs):  # the batches fit() will see (the same shapes every epoch)
+        for k in range(steps):
+            x, _ = train.batches.batch_at(epoch * steps + k)
             shapes.add(tuple(x["input_ids"].shape))
-            real += int(x["attention_mask"].numpy().sum())
+            real += int(np.asarray(x["attention_mask"]).sum())
             padded += int(np.prod(x["input_ids"].shape))
     total = steps * args.epochs
     model.compile(optimizer=create_optimizer("adamw", args.learning_rate, num_train_steps=total,
@@ -139,15 +149,22 @@ def run_tf_albert(args, options) -> dict:
                                   group_by_length=True, length_buckets=buckets, pad_to_multiple_of=8)
     right = count = 0
     for x, y in test:
-        logits = np.asarray(model.predict_on_batch(x)["logits"])
-        right += int((logits.argmax(-1) == y.numpy()).sum())
+        logits = keras.ops.convert_to_numpy(model.predict_on_batch(x)["logits"])
+        right += int((logits.argmax(-1) == keras.ops.convert_to_numpy(y)).sum())
         count += len(logits)
     return {"epoch_s": timer.seconds, "epoch_cpu_s": timer.cpu_seconds, "shapes": sorted(shapes),
             "real_tokens": real // args.epochs, "padded_tokens": padded // args.epochs,
             "accuracy": right / count, "steps_per_epoch": steps,
             "length_buckets": train.length_buckets,
-            "versions": {"tf_albert": tf_albert.__version__, "tensorflow": tf.__version__,
-                         "keras": keras.__version__, "xla": xla, "group_by_length": group}}
+            "versions": {"tf_albert": tf_albert.__version__, "backend": backend,
+                         f"{backend}": _version(backend), "keras": keras.__version__, "xla": xla,
+                         "group_by_length": group}}
+
+
+def _version(module: str) -> str:
+    import importlib
+
+    return importlib.import_module(module).__version__
 
 
 # === KerasHub ===
@@ -276,6 +293,8 @@ def main(argv=None):
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
     args = p.parse_args(argv)
     options = dict(item.split("=", 1) for item in args.option)
+    if "backend" in options:  # before anything imports Keras
+        os.environ["KERAS_BACKEND"] = options["backend"]
     record = {"system": args.system, "options": options, "config": args.config, "epochs": args.epochs,
               "batch": args.batch, "seed": args.seed, "loadavg_before": os.getloadavg(),
               "python": platform.python_version(), "executable": sys.executable}

@@ -53,6 +53,22 @@ def test_table_arithmetic():
     assert ratio.split("|")[3:5] == [" 2.00× ", " 1.40× "]  # 21 / 10.5; 28 / 20
 
 
+def test_round_ratios_median_and_range():
+    # Round 0: ours 6 / HF 4 first (1.5), steady HF 4 / ours 2 (2.0); round 1: 5 / 5 (1.0), 5 / 2.5 (2.0);
+    # round 2: 8 / 4 (2.0), 3 / 3 (1.0). A round where one system failed is left out.
+    records = []
+    for k, (ours, theirs) in enumerate([([6, 2, 2], [4, 4, 4]), ([5, 2.5, 2.5], [5, 5, 5]),
+                                        ([8, 3, 3], [4, 3, 3])]):
+        records += [dict(_record("tf_albert@xla=1+backend=jax", ours, 1, 2, [[2, 8]], 1.0), round=k),
+                    dict(_record("hf_torch@group=1", theirs, 1, 2, [[2, 8]], 1.0, load=2.5), round=k)]
+    records.append({"spec": "tf_albert@xla=1+backend=jax", "error": "exit 1", "round": 3})
+    rows = bench.round_ratios(records, ["hf_torch@group=1", "tf_albert@xla=1+backend=jax"])
+    assert len(rows) == 1 and rows[0]["first"] == [1.5, 1.0, 2.0] and rows[0]["steady"] == [2.0, 2.0, 1.0]
+    assert rows[0]["load"] == (1.0, 3.5)
+    line = bench.format_round_ratios(rows).splitlines()[-1]
+    assert line == "| tf_albert, JAX, XLA, length-grouped | 3 | 1.50× (1.00–2.00) | 2.00× (1.00–2.00) | 1.0–3.5 |"
+
+
 def test_specs_labels_and_bad_arguments():
     assert bench.parse_spec("tf_albert@xla=0+group=0") == ("tf_albert", {"xla": "0", "group": "0"})
     assert bench.label("tf_albert@xla=0+group=0") == "tf_albert, no XLA, shuffled (before)"
@@ -70,11 +86,14 @@ def test_harness_runs_on_a_tiny_config(tmp_path):
                 for i in range(n)]
         (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     cmd = [sys.executable, "-m", "benchmarks.bench_finetune", "--config", "tiny", "--data", str(data),
-           "--epochs", "2", "--systems", "tf_albert@xla=0", "--json", str(out)]
+           "--epochs", "2", "--systems", "tf_albert@xla=0,tf_albert@xla=0+backend=torch", "--json", str(out)]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "| tf_albert, no XLA, length-grouped |" in proc.stdout
-    record = json.loads(out.read_text())["records"][0]
+    records = json.loads(out.read_text())["records"]
+    assert "| tf_albert, PyTorch, no XLA, length-grouped |" in proc.stdout
+    assert [r["versions"]["backend"] for r in records] == ["tensorflow", "torch"], records
+    record = records[0]
     assert "error" not in record, record
     assert len(record["epoch_s"]) == len(record["epoch_cpu_s"]) == 2 and record["steps_per_epoch"] == 2
     assert 0 <= record["accuracy"] <= 1 and len(record["loadavg_before"]) == 3 and record["peak_rss_mb"] > 0
