@@ -188,6 +188,9 @@ def worker(fmt: str, root: str, task: str) -> dict:
     start = time.perf_counter()
     run = _load(fmt, root)
     result = {"format": fmt, "load_s": time.perf_counter() - start, "loadavg_before": os.getloadavg()[0]}
+    if fmt.startswith("tflite_"):  # LiteRT when installed, else TensorFlow's tf.lite.Interpreter
+        litert = sys.modules.get("ai_edge_litert")
+        result["runtime"] = f"ai-edge-litert {_dist_version('ai-edge-litert')}" if litert else "tf.lite"
     if task == "accuracy":
         data = np.load(os.path.join(root, "held_out.npz"))
         logits = [run(data["ids"][i:i + 32], data["mask"][i:i + 32]) for i in range(0, len(data["ids"]), 32)]
@@ -207,6 +210,12 @@ def worker(fmt: str, root: str, task: str) -> dict:
                          "tokens": int(sum(m.sum() for _, m in batches))}
     result["loadavg_after"] = os.getloadavg()[0]
     return result
+
+
+def _dist_version(name: str) -> str:
+    from importlib import metadata
+
+    return metadata.version(name)
 
 
 # === Preparing the files ===

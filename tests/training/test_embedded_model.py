@@ -108,6 +108,7 @@ def test_small_fill_mask_on_the_seed_sentence_is_the_cards(small_mlm):
     assert (default.config.vocab_size, default.config.hidden_size) == (16000, 384)
 
 
+@pytest.mark.slow  # ten fine-tuning runs, 3 minutes of the default suite; the card's pinned outputs stay in it
 def test_small_transfers_to_unseen_words_15_points_over_random_init():
     """Animal vs food words, trained on half of each category and tested on the other, unseen half: only what
     pretraining taught about the words helps. Averaged over 5 seeds, as the model card reports it."""
