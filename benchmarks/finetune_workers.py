@@ -102,7 +102,7 @@ def run_tf_albert(args, options) -> dict:
 
     import tf_albert
     from tf_albert.tokenization.tokenizer import AlbertTokenizer
-    from tf_albert.training.batching import for_compiler, parse_length_buckets
+    from tf_albert.utils.batching import for_compiler, parse_length_buckets
     from tf_albert.training.datasets import classification_dataset
     from tf_albert.training.metrics import MaskedAccuracy
     from tf_albert.training.optimization import create_optimizer

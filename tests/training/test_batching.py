@@ -6,7 +6,7 @@ import pytest
 
 from tests.helpers import FIXTURE_TOKENIZER
 from tf_albert.model.losses import IGNORE_INDEX
-from tf_albert.training import batching
+from tf_albert.utils import batching
 from tf_albert.training import datasets as D
 from tf_albert.training import qa as Q
 from tf_albert.utils import shapes

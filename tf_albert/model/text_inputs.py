@@ -12,7 +12,7 @@ the model's `max_position_embeddings`) and batched under the shape policy of `tf
 rows grouped by length and padded to multiples of 8 — with XLA (`jit_compile=True`) to the few lengths that
 pad this data least (`shapes.fit_lengths`), so a compiled step sees at most six shapes. `fit` shuffles the
 rows among those of one padded length and the order of the batches, afresh each epoch (seeded by
-`keras.utils.set_random_seed`). The batches reach Keras as a `keras.utils.PyDataset` on JAX and PyTorch and
+`keras.utils.set_random_seed`): the rules of the training datasets, `tf_albert.utils.batching`. The batches reach Keras as a `keras.utils.PyDataset` on JAX and PyTorch and
 as a `tf.data.Dataset` on TensorFlow (whose shapes say which dimensions vary). `predict` sorts the rows by
 length and gives its outputs back in input order (`tf_albert.model.ragged.predict`).
 
@@ -51,7 +51,7 @@ import keras
 import numpy as np
 
 from tf_albert.model import ragged
-from tf_albert.utils import shapes
+from tf_albert.utils import batching, shapes
 
 _ATTACH = ("attach one with `model.tokenizer = tf_albert.AlbertTokenizer.from_pretrained(folder_or_name)`, "
            "or load the model with `from_pretrained` from a folder that holds a tokenizer "
@@ -220,41 +220,35 @@ def labels(model, y, rows: int) -> np.ndarray:
 class TextBatches(keras.utils.PyDataset):
     """Length-grouped batches of tokenized rows (and labels, sample weights): a Keras `PyDataset`.
 
-    Each batch is padded to the padded length of its longest row; all batches but the last are full. With
-    `shuffle`, every epoch takes the rows in a new random order among rows of one padded length and the
-    batches in a new order (`on_epoch_begin`); without it, longest first, in input order within a length.
+    The rows and their order follow the fine-tuning datasets' rules (`tf_albert.utils.batching`): each batch
+    is padded to the padded length of its longest row (under XLA, a few fitted lengths); all batches but the
+    last are full. With `shuffle`, each epoch (`on_epoch_begin`) takes the rows in a new order that depends
+    on `seed` and the epoch; without it, longest first, in input order within a length.
     """
 
     def __init__(self, model, rows: dict, targets=None, weights=None, *, batch_size: int = 32,
                  shuffle: bool = False, seed: int = 0):
         super().__init__()
         self.model, self.rows, self.targets, self.weights = model, rows, targets, weights
-        self.shuffle, self.rng = bool(shuffle), np.random.default_rng(seed)
+        self.shuffle, self.seed, self.batch_size = bool(shuffle), seed, int(batch_size)
+        # Each shape costs an XLA compilation: the few lengths that pad these rows least; else each batch
+        # padded to its longest row.
+        buckets = batching.for_compiler(batching.AUTO, model.jit_compile is True)
         lengths = [len(row) for row in rows["input_ids"]]
-        limit = model.config.max_position_embeddings
-        if model.jit_compile is True:  # each shape costs a compilation: the few lengths that pad these rows least
-            fixed = shapes.fit_lengths(lengths, shapes.DEFAULT_LENGTHS, max_length=limit)
-        else:
-            fixed = shapes.lengths_for(limit, compiled=False)
-        self.padded = np.array([shapes.padded_length(n, fixed) for n in lengths], np.int64)
-        self.plan = shapes.grouped_batches(self.padded, sorted(set(self.padded.tolist())),
-                                           batch_size=int(batch_size))
-        self._order()
-
-    def _order(self) -> None:
-        n = len(self.padded)
-        rows = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        rows = rows[np.argsort(-self.padded[rows], kind="stable")]
-        batches, start = [], 0
-        for size, length in self.plan:
-            batches.append((rows[start:start + size], length))
-            start += size
-        order = self.rng.permutation(len(batches)) if self.shuffle else range(len(batches))
-        self.batches = [batches[i] for i in order]
+        self.padded, _ = batching.padded_lengths(lengths, length_buckets=buckets,
+                                                 pad_to_multiple_of=shapes.MULTIPLE,
+                                                 max_length=model.config.max_position_embeddings)
+        self.sizes = batching.grouped_sizes(self.padded, batch_size=self.batch_size)
+        self.epoch = -1
+        self.on_epoch_begin()
 
     def on_epoch_begin(self):
-        if self.shuffle:
-            self._order()
+        if self.epoch < 0 or self.shuffle:
+            self.epoch += 1
+            index = batching.index_batches(self.padded, batch_size=self.batch_size, shuffle=self.shuffle,
+                                           group_by_length=True, seed=self.seed, epoch=self.epoch,
+                                           sizes=self.sizes)
+            self.batches = [(rows, int(self.padded[rows].max())) for rows in index]
 
     def __len__(self):
         return len(self.batches)

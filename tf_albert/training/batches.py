@@ -31,7 +31,7 @@ import keras
 import numpy as np
 
 from tf_albert.model.losses import IGNORE_INDEX
-from tf_albert.training.batching import AUTO, grouped_sizes, index_batches, padded_lengths
+from tf_albert.utils.batching import AUTO, grouped_sizes, index_batches, padded_lengths
 
 #: The id features, in the order batches hold them.
 FEATURES = ("input_ids", "token_type_ids", "attention_mask")
@@ -86,7 +86,7 @@ class Batches:
         per_token_labels: `labels` (the "labels" entry of a dict) are per-token lists.
         group_by_length: batch rows of similar length together (default: when shuffling). Each epoch the
             rows are shuffled, ordered by padded length, cut into batches and the batches shuffled
-            (`tf_albert.training.batching`); without shuffling, rows are sorted by length (`order` says
+            (`tf_albert.utils.batching`); without shuffling, rows are sorted by length (`order` says
             which row each position holds).
         length_buckets: the lengths batches are padded to: an int (that many lengths that pad these rows
             least, `shapes.fit_lengths`), a list of lengths, or None: each batch padded to its longest row

@@ -25,7 +25,7 @@ from tf_albert.training import data_files as F
 from tf_albert.training import datasets as D
 from tf_albert.training import metrics as M
 from tf_albert.training import qa as Q
-from tf_albert.training.batching import for_compiler, parse_length_buckets
+from tf_albert.utils.batching import for_compiler, parse_length_buckets
 from tf_albert.training.callbacks import claim_run_folder, file_digest, fit_in_run_folder
 from tf_albert.training.command import add_run_arguments, run_command, run_options
 from tf_albert.training.distribute import check_strategy, is_chief, strategy_scope

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from tf_albert.training.batching import parse_length_buckets
+from tf_albert.utils.batching import parse_length_buckets
 from tf_albert.training.command import add_run_arguments, run_options
 from tf_albert.training.pretraining_data import PretrainingDataConfig
 

@@ -32,7 +32,7 @@ import sys
 import keras
 import numpy as np
 
-from tf_albert.training.batching import streamed_lengths
+from tf_albert.utils.batching import streamed_lengths
 from tf_albert.training.pretraining_data import (
     PretrainingDataConfig,
     corpus_files,

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tf_albert.model.losses import IGNORE_INDEX
-from tf_albert.training.batching import streamed_lengths
+from tf_albert.utils.batching import streamed_lengths
 from tf_albert.utils.backends import import_tensorflow
 from tf_albert.utils.fileio import write_file_atomically, writing_file_atomically
 
