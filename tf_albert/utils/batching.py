@@ -15,7 +15,8 @@ orders:
 
 Every order depends only on `seed` and the epoch, so a resumed run sees the batches an uninterrupted one
 would have. Pure Python + numpy: `tf_albert.training.batches` turns these indices into padded numpy batches,
-which a `keras.utils.PyDataset` feeds on any backend and tf.data on TensorFlow.
+which a `keras.utils.PyDataset` feeds on any backend and tf.data on TensorFlow; the raw text that `fit`
+takes (`tf_albert.model.text_inputs`) is batched by the same rules.
 """
 
 from __future__ import annotations
