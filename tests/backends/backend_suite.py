@@ -62,6 +62,42 @@ def test_fit_on_own_loss(name, jit_compile):
     _own_loss_fit(name, jit_compile)
 
 
+def test_xla_step_compiles_the_update_once_and_matches_keras_whole_step():
+    """JAX: the step split in two (tf_albert/model/split_step.py) gives Keras' whole-step numbers, with one
+    gradient program per batch shape and one update program (AdamW, clipping, a schedule) in all."""
+    if BACKEND != "jax":
+        pytest.skip("the split step is JAX's")
+    from tf_albert.training.optimization import create_optimizer
+
+    batches = [({"input_ids": random_ids((4, length), seed=i), "attention_mask": np.ones((4, length), "int32")},
+                np.arange(i, i + 4, dtype="int32") % 3) for i, length in enumerate((5, 9, 5, 13))]
+
+    def trained(whole_step):
+        keras.utils.set_random_seed(0)
+        model = tf_albert.AlbertForSequenceClassification(tiny_config(num_labels=3))
+        model.compile(optimizer=create_optimizer("adamw", 1e-2, num_train_steps=8, num_warmup_steps=2),
+                      jit_compile=True)
+        if whole_step:  # Keras' own JAX train function: one program per shape, update included
+            keras.Model.make_train_function(model, force=True)
+        losses = [model.train_on_batch(x, y) for x, y in batches]
+        return model, losses
+
+    split, split_losses = trained(whole_step=False)
+    whole, whole_losses = trained(whole_step=True)
+    assert not hasattr(whole.train_function, "gradients")
+    np.testing.assert_allclose(split_losses, whole_losses, rtol=1e-5)
+    for a, b in zip(split.trainable_variables, whole.trainable_variables):
+        np.testing.assert_allclose(_numpy(a), _numpy(b), atol=1e-5, err_msg=a.path)
+    programs = split.train_function
+    assert (programs.gradients._cache_size(), programs.update._cache_size()) == (3, 1)
+    keras.utils.set_random_seed(0)
+    untrained = tf_albert.AlbertForSequenceClassification(tiny_config(num_labels=3))
+    untrained.build()
+    moved = max(float(np.abs(_numpy(a) - _numpy(b)).max())
+                for a, b in zip(split.trainable_variables, untrained.trainable_variables))
+    assert int(_numpy(split.optimizer.iterations)) == 4 and moved > 1e-3  # four real updates
+
+
 @pytest.mark.slow
 def test_fit_with_torch_compile():
     if BACKEND != "torch":

@@ -22,7 +22,7 @@ import numpy as np
 from keras import ops
 
 from tf_albert.checkpoints import api as checkpoint_api
-from tf_albert.model import distribution, quantization, ragged, text_inputs, validation
+from tf_albert.model import distribution, quantization, ragged, split_step, text_inputs, validation
 from tf_albert.model.encoder import AlbertMainLayer
 from tf_albert.model.layers import as_config
 from tf_albert.utils import keras_hooks
@@ -338,6 +338,14 @@ class AlbertPreTrainedModel(keras_hooks.SymbolicBuildHook, keras.Model):
     def train_step(self, *args):
         result = super().train_step(*args)
         return result if len(args) > 1 else distribution.rank1_logs(result)
+
+    def make_train_function(self, force=False):
+        # On JAX with XLA: the optimizer's update compiled once, not once per batch shape (split_step.py).
+        if split_step.applies(self, AlbertPreTrainedModel.train_step):
+            if self.train_function is None or force:
+                self.train_function = split_step.train_function(self)
+            return self.train_function
+        return super().make_train_function(force)
 
     def test_step(self, *args):
         result = super().test_step(*args)

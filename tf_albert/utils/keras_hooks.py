@@ -25,6 +25,11 @@ tests, and the tests named below fail first when a Keras release moves one of th
   `quantize("int8")`, without LoRA); the public `kernel` / `embeddings` properties add LoRA to the int8
   values unscaled. `all_layers(model)` — `Layer._flatten_layers`: every nested layer. Both serve
   `tf_albert/model/quantization.py`. Breaks: `tests/model/test_quantization.py`.
+* `step_function(model, step)` — the JAX `Trainer._make_function(step)`: wraps a `(state, data)` step into
+  what `fit` calls (the `steps_per_execution` loop); `update_metrics_variables(model, ...)` — the JAX
+  `Trainer._update_metrics_variables`: the loss tracker and compiled metrics, stateless. Both serve
+  `tf_albert/model/split_step.py` (the optimizer's update compiled once). Breaks: the split-step test in
+  `tests/backends/backend_suite.py`.
 """
 
 from __future__ import annotations
@@ -91,3 +96,13 @@ def stored_matrix(layer):
 def all_layers(model) -> list:
     """Every layer nested in `model` (not `model` itself), depth first."""
     return list(model._flatten_layers(include_self=False, recursive=True))
+
+
+def step_function(model, step):
+    """Keras' JAX train function around a `(state, data) → (logs, state)` step."""
+    return model._make_function(step)
+
+
+def update_metrics_variables(model, metrics_variables, unscaled_loss, x, y, y_pred, sample_weight):
+    """(logs, metrics variables) after one step's loss and predictions (Keras' JAX trainer, stateless)."""
+    return model._update_metrics_variables(metrics_variables, unscaled_loss, x, y, y_pred, sample_weight)
