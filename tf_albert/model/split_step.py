@@ -2,10 +2,9 @@
 the optimizer's update, compiled once.
 
 Keras compiles `train_step` whole, so each new batch shape (each padded length of a length-grouped epoch)
-recompiles the optimizer's update too, though no variable changes shape. On a 2-core CPU at H 256 that
-update (AdamW with weight decay and global-norm clipping) was ~0.9 s of the ~3 s each new shape cost;
-compiled once, a 5-shape first epoch loses ~4 s and the steady step is unchanged
-(docs/performance.md, "The first epoch").
+recompiles the optimizer's update too, though no variable changes shape. On a 2-core CPU at H 256 a new
+shape cost about 3.0 s with the update in it and costs about 2.1 s without; a 5-shape first epoch loses
+~4.5 s and the steady step is unchanged (docs/performance.md, "The first epoch").
 
     gradients(trainable, non_trainable, optimizer, metrics, batch)   # jit, one program per batch shape
         → logs, gradients, non_trainable, metrics                    # Keras' loss, metrics and loss scaling
