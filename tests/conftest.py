@@ -4,6 +4,13 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `-n auto` runs one worker per core. Each worker's math libraries (TensorFlow's and XLA's CPU thread
+    # pools, oneDNN, PyTorch) would otherwise start one thread per core too, and the workers' threads, and
+    # those of the subprocesses tests start, would compete for the cores. Set before anything starts them.
+    for _name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
 
 import pytest  # noqa: E402
 
