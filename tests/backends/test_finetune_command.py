@@ -6,6 +6,7 @@ tests/backends/backend_suite.py's test; on TensorFlow, tests/training/test_distr
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,9 +32,16 @@ class Kill(keras.callbacks.Callback):
 C.fit_resumable = lambda *a, callbacks=(), **k: fit(*a, callbacks=[*callbacks, Kill()], **k)
 """
 FINETUNE = """
+import keras
+hits = []
+if keras.backend.backend() == "jax":
+    import jax.monitoring
+    jax.monitoring.register_event_listener(
+        lambda event, **kw: hits.append(event) if event == "/jax/compilation_cache/cache_hits" else None)
 from tf_albert.cli import main
 status = main(sys.argv[1:])
 print("tensorflow imported:", "tensorflow" in sys.modules)
+print("compile cache hits:", len(hits))
 sys.exit(status)
 """
 ANIMALS = "cat dog horse bird fish cow sheep goat mouse lion".split()
@@ -65,7 +73,9 @@ def _toy_task(folder):
 
 
 def _finetune(code, args, backend):
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": REPO}
+    # The tiny model's programs compile in well under the command's 0.5 s threshold: keep them all.
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": REPO,
+           "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
     env.pop("PYTEST_XDIST_WORKER", None)
     return subprocess.run([sys.executable, "-c", HIDE_TF_THEN + code, *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=600, check=False)
@@ -95,6 +105,12 @@ def test_finetune_command_learns_and_resumes_after_a_kill_without_tensorflow(bac
     assert resumed.returncode == 0, output[-4000:]
     assert "tensorflow imported: False" in resumed.stdout
     assert "Epoch 3/5" in output and "Epoch 1/5" not in output  # it went on from the backup
+    # On JAX the resumed run read the killed run's compiled programs back from --out/compile_cache.
+    hits = int(re.search(r"compile cache hits: (\d+)", resumed.stdout).group(1))
+    if backend == "jax":
+        assert hits > 0 and any((run / "compile_cache").iterdir()), output[-3000:]
+    else:
+        assert hits == 0 and not (run / "compile_cache").exists()
     assert _logged_epochs(run) == [0, 1, 2, 3, 4]  # every epoch once
     stdout = resumed.stdout
     metrics = json.loads(stdout[stdout.rindex("\n{") + 1:stdout.rindex("}") + 1])
