@@ -41,14 +41,11 @@ def run_options(args: argparse.Namespace) -> dict:
     """`strategy`, `jit_compile` and `verbose` for `finetune(...)` / `pretrain(...)` from the parsed options
     (call it inside `run_command`: an unknown strategy is a bad argument), after turning on the compile cache
     that `--compile-cache` asks for."""
+    strategy = get_strategy(args.strategy)
     folder = args.compile_cache or os.path.join(args.out, "compile_cache")
     if folder != "none":
         keep_compiled_programs(folder)
-    return {
-        "strategy": get_strategy(args.strategy),
-        "jit_compile": JIT_CHOICES[args.jit],
-        "verbose": 2 if args.quiet else "auto",
-    }
+    return {"strategy": strategy, "jit_compile": JIT_CHOICES[args.jit], "verbose": 2 if args.quiet else "auto"}
 
 
 def keep_compiled_programs(folder: str) -> bool:
