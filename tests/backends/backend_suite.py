@@ -24,7 +24,10 @@ HEADS = ["AlbertForSequenceClassification", "AlbertForTokenClassification", "Alb
 MODELS = ["AlbertModel"] + HEADS
 # torch.compile (PyTorch's jit_compile=True): one slow test below — it passes, but takes 5.5 min on 2 quiet CPU
 # cores (dynamo recompiles Keras' layer calls up to its recompile limit, then runs them eagerly).
-JIT = {"jax": [True, False], "torch": [False], "tensorflow": [True]}[BACKEND]
+# JAX without XLA (op by op: ~14 s for the one head here) runs with `-m slow`: `tf-albert finetune` and the
+# raw-text fit use XLA on JAX, and without it the same model code runs unjitted.
+JIT = {"jax": [True, pytest.param(False, marks=pytest.mark.slow)], "torch": [False],
+       "tensorflow": [True]}[BACKEND]
 
 
 def _numpy(x):
@@ -70,7 +73,7 @@ def test_xla_step_compiles_the_update_once_and_matches_keras_whole_step():
     from tf_albert.training.optimization import create_optimizer
 
     batches = [({"input_ids": random_ids((4, length), seed=i), "attention_mask": np.ones((4, length), "int32")},
-                np.arange(i, i + 4, dtype="int32") % 3) for i, length in enumerate((5, 9, 5, 13))]
+                np.arange(i, i + 4, dtype="int32") % 3) for i, length in enumerate((5, 9, 5, 9))]
 
     def trained(whole_step):
         keras.utils.set_random_seed(0)
@@ -89,7 +92,7 @@ def test_xla_step_compiles_the_update_once_and_matches_keras_whole_step():
     for a, b in zip(split.trainable_variables, whole.trainable_variables):
         np.testing.assert_allclose(_numpy(a), _numpy(b), atol=1e-5, err_msg=a.path)
     programs = split.train_function
-    assert (programs.gradients._cache_size(), programs.update._cache_size()) == (3, 1)
+    assert (programs.gradients._cache_size(), programs.update._cache_size()) == (2, 1)  # 2 shapes, 4 steps
     keras.utils.set_random_seed(0)
     untrained = tf_albert.AlbertForSequenceClassification(tiny_config(num_labels=3))
     untrained.build()

@@ -2,8 +2,9 @@
 
 * `KERAS_BACKEND=jax` and `KERAS_BACKEND=torch`, with TensorFlow hidden (tests/backends/no_tensorflow.py: as
   if it were not installed): the HF parity fixtures (tests/model/test_parity.py) and tests/backends/
-  backend_suite.py (own-loss fit with and without `jit_compile`, a held-out toy task, checkpoint and `.keras`
-  round trips, mixed_bfloat16, gradient checkpointing, the TensorFlow-only features' errors);
+  backend_suite.py (own-loss fit with and without `jit_compile` — JAX's without it under `-m slow` —, a
+  held-out toy task, checkpoint and `.keras` round trips, mixed_bfloat16, gradient checkpointing, the
+  TensorFlow-only features' errors);
 * JAX data parallelism (`keras.distribution.DataParallel`) on 2 host devices against one device;
 * benchmarks/accelerator_check.py with its tiny CPU shapes, TensorFlow hidden;
 * `tf-albert pretrain` on each backend: tests/backends/test_pretraining_backends.py.
