@@ -185,7 +185,7 @@ def format_round_ratios(rows) -> str:
     def cell(values):
         if not values:
             return "—"
-        return f"{statistics.median(values):.2f}× ({min(values):.2f}–{max(values):.2f})"
+        return processes.median_range(values)
 
     lines = ["Per round (each system in its own process, interleaved): first-epoch time = our first epoch / "
              "HF's (≤ 1: as fast or faster); steady-epoch speed = HF's steady epoch / ours (> 1: faster). "

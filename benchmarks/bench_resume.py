@@ -20,12 +20,11 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 
 from benchmarks.finetune_corpus import write_corpus
-from benchmarks.processes import run_json_worker
+from benchmarks.processes import median_range, run_json_worker
 
 SYSTEMS = ("cache", "none")
 
@@ -47,7 +46,7 @@ def worker(argv) -> int:
 
     class Timer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            self.epoch, self.t, self.first = epoch, time.perf_counter(), not epoch_s
+            self.t, self.first = time.perf_counter(), not epoch_s
 
         def on_train_batch_begin(self, batch, logs=None):
             if kill and not self.first:
@@ -86,14 +85,6 @@ def _run(args, system, out, kill):
     return record
 
 
-def _cell(values):
-    return f"{statistics.median(values):.1f} s ({min(values):.1f}–{max(values):.1f})"
-
-
-def _ratio(values):
-    return f"{statistics.median(values):.2f}× ({min(values):.2f}–{max(values):.2f})"
-
-
 def report(rounds) -> str:
     """The markdown table of the rounds' measurements: medians (ranges), the per-round ratios cache / none."""
     def first(r):
@@ -111,8 +102,8 @@ def report(rounds) -> str:
     for name, kind, value in rows:
         cache = [value(r[kind]["cache"]) for r in rounds]
         none = [value(r[kind]["none"]) for r in rounds]
-        lines.append(f"| {name} | {_cell(cache)} | {_cell(none)} | "
-                     f"{_ratio([c / n for c, n in zip(cache, none)])} |")
+        lines.append(f"| {name} | {median_range(cache, '.1f', ' s')} | {median_range(none, '.1f', ' s')} | "
+                     f"{median_range([c / n for c, n in zip(cache, none)])} |")
     loads = [r[kind][s]["load"] for r in rounds for kind in ("first", "resumed") for s in SYSTEMS]
     sizes = sorted({r["cache_mb"] for r in rounds})
     lines.append(f"\n{len(rounds)} rounds; load average before the runs {min(loads):.1f}–{max(loads):.1f}; "

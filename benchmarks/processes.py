@@ -1,10 +1,12 @@
-"""What the benchmark drivers (run.py, bench_finetune.py) share: the `name@key=value+...` spec of a system to
-measure, and one measurement run in a fresh process that prints its record as a JSON line."""
+"""What the benchmark drivers (run.py, bench_finetune.py, bench_resume.py) share: the `name@key=value+...`
+spec of a system to measure, one measurement run in a fresh process that prints its record as a JSON line,
+and how a set of per-round values is written in a table (median and range)."""
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import time
 
@@ -64,3 +66,14 @@ def run_json_worker(cmd: list, timeout: float, extra_env: dict | None = None) ->
     record = json.loads(lines[-1])
     record["wall_s"] = time.perf_counter() - t0
     return record, None
+
+
+def median_range(values, fmt: str = ".2f", unit: str = "×") -> str:
+    """Per-round values as a table cell: their median, then their range.
+
+    >>> median_range([1.1, 0.9, 1.3])
+    '1.10× (0.90–1.30)'
+    >>> median_range([36.6, 31.3, 38.5], ".1f", " s")
+    '36.6 s (31.3–38.5)'
+    """
+    return f"{statistics.median(values):{fmt}}{unit} ({min(values):{fmt}}–{max(values):{fmt}})"

@@ -4,19 +4,19 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# The tests check this package's numbers, not the speed of XLA's compiled code, and most of their XLA time is
+# compiling tiny programs: skip LLVM's optimisations (no fast-math either way; results may differ in the last
+# bits, well inside the tests' tolerances). On 2 cores, one run each: the JAX backend suite took 111 s with
+# these flags against 164 s without, 7 TensorFlow XLA fit tests 75 s against 95 s. Subprocesses inherit them.
+_xla_flags = ["--xla_backend_optimization_level=0", "--xla_llvm_disable_expensive_passes=true"]
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # `-n auto` runs one worker per core. Each worker's math libraries (TensorFlow's and XLA's CPU thread
     # pools, oneDNN, PyTorch) would otherwise start one thread per core too, and the workers' threads, and
     # those of the subprocesses tests start, would compete for the cores. Set before anything starts them.
     for _name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
         os.environ.setdefault(_name, "1")
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
-# The tests check this package's numbers, not the speed of XLA's compiled code, and most of their XLA time is
-# compiling tiny programs: skip LLVM's optimisations (no fast-math either way; results may differ in the last
-# bits, well inside the tests' tolerances). On 2 cores, one run each: the JAX backend suite took 111 s with
-# these flags against 164 s without, 7 TensorFlow XLA fit tests 75 s against 95 s. Subprocesses inherit them.
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0"
-                           " --xla_llvm_disable_expensive_passes=true").strip()
+    _xla_flags.append("--xla_cpu_multi_thread_eigen=false")
+os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""), *_xla_flags]).strip()
 
 import pytest  # noqa: E402
 

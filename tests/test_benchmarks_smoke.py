@@ -182,3 +182,12 @@ def test_worker_process_gives_its_last_record_or_says_why_not():
     assert record is None and error == "exit 1: boom"
     record, error = processes.run_json_worker([sys.executable, "-c", "import time; time.sleep(30)"], 0.5)
     assert (record, error) == (None, "timed out after 0.5 s")
+
+
+def test_per_round_values_are_written_as_median_and_range():
+    import doctest
+
+    from benchmarks import processes
+
+    assert doctest.testmod(processes) == (0, 2)  # (failed, attempted): the docstring's examples hold
+    assert processes.median_range([3.0, 1.0, 2.0, 10.0]) == "2.50× (1.00–10.00)"  # even count: the mean of two
